@@ -1,0 +1,1 @@
+"""The shell: wiring between providers, the pure core, the store and the trading module."""

@@ -1,0 +1,113 @@
+"""The data types that cross the boundary between the providers (I/O) and the pure core."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+
+
+def _require_utc(ts: datetime, what: str) -> None:
+    if ts.tzinfo is None or ts.utcoffset() != timedelta(0):
+        raise ValueError(f"{what} must be a timezone-aware UTC datetime, got {ts!r}")
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class Headline:
+    source: str
+    title: str
+    published: datetime
+    url: str = ""
+    summary: str = ""
+
+    def __post_init__(self) -> None:
+        _require_utc(self.published, "Headline.published")
+        if not self.title.strip():
+            raise ValueError("Headline.title is empty")
+
+    @property
+    def id(self) -> str:
+        """Stable identity: the same story from the same source is the same headline."""
+        key = f"{self.source}\n{normalize_text(self.title).lower()}\n{self.url}"
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    @property
+    def content_hash(self) -> str:
+        """Identity of the text alone: sentiment is a function of it, whoever published it."""
+        return hashlib.sha256(normalize_text(self.title).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One OHLCV bar; `start` is the open time, the bar is known once `start + interval` has passed."""
+
+    start: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+    def __post_init__(self) -> None:
+        _require_utc(self.start, "Bar.start")
+
+
+@dataclass(frozen=True)
+class Asset:
+    symbol: str
+    name: str
+    # Matched case-insensitively as whole words.
+    aliases: tuple[str, ...] = ()
+    # Matched case-sensitively as whole words: tickers that are also English words ("LINK").
+    tickers: tuple[str, ...] = ()
+
+
+class Direction(str, Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+    HOLD = "HOLD"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that went wrong in I/O and made the cycle degraded, said in plain words."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Polarity:
+    positive: float
+    negative: float
+    neutral: float
+
+    @property
+    def label(self) -> str:
+        scores = {"positive": self.positive, "negative": self.negative, "neutral": self.neutral}
+        return max(scores, key=scores.__getitem__)
+
+    @property
+    def score(self) -> float:
+        """Net polarity in [-1, 1]."""
+        return self.positive - self.negative
+
+
+@dataclass
+class CycleInput:
+    as_of: datetime
+    headlines: list[Headline]
+    bars: dict[str, list[Bar]]
+    bar_interval: timedelta
+    polarity: dict[str, Polarity] = field(default_factory=dict)  # by Headline.content_hash
