@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     feeds_dir: Path | None = None
     bars_dir: Path | None = None
 
-    half_life_hours: float = Field(default=12.0, gt=0)
+    # A story's weight halves over one signal horizon: news is judged on the span it is traded on.
+    half_life_hours: float = Field(default=24.0, gt=0)
     narrative_window_hours: float = Field(default=72.0, gt=0)
     horizon_hours: int = Field(default=24, gt=0)
     proposal_ttl_minutes: int = Field(default=240, gt=0)

@@ -10,9 +10,9 @@ from typing import Mapping, Sequence
 from intelligence.relevance import Mention
 from intelligence.types import Polarity, normalize_text
 
-# Evidence mass at which the narrative keeps half of its raw strength: a single fresh
-# headline should not speak with the voice of a whole news cycle.
-EVIDENCE_HALF_MASS = 1.5
+# Evidence mass at which the narrative keeps half of its raw strength (about one fresh,
+# opinionated, title-level headline): one headline should not speak for a whole news cycle.
+EVIDENCE_HALF_MASS = 1.0
 # A source whose weighted lean is smaller than this is said to lean neither way.
 LEAN_EPSILON = 0.02
 

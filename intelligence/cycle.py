@@ -1,0 +1,65 @@
+"""One cycle as a pure function of (as_of, headlines known then, bars closed by then, scores)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Mapping, Sequence
+
+from intelligence.narrative import narrative_score
+from intelligence.price import InsufficientBars, score_price
+from intelligence.relevance import Mention, relevant_headlines
+from intelligence.signal import Signal, build_signal
+from intelligence.types import Asset, Bar, Headline, Polarity, Problem
+
+
+@dataclass(frozen=True)
+class CycleParams:
+    half_life: timedelta
+    window: timedelta
+    horizon: timedelta
+
+
+@dataclass(frozen=True)
+class CycleOutcome:
+    signals: tuple[Signal, ...]
+    problems: tuple[Problem, ...]
+
+
+def latest_time(headlines: Sequence[Headline]) -> datetime:
+    """As-of for a snapshot: the newest headline, the last moment the snapshot knows about."""
+    if not headlines:
+        raise ValueError("no headlines: the as-of of an empty snapshot is undefined")
+    return max(h.published for h in headlines)
+
+
+def mentions_by_asset(assets: Sequence[Asset], headlines: Sequence[Headline]) -> dict[str, list[Mention]]:
+    return {a.symbol: relevant_headlines(a, headlines) for a in assets}
+
+
+def run_cycle(
+    as_of: datetime,
+    assets: Sequence[Asset],
+    mentions: Mapping[str, Sequence[Mention]],
+    polarity: Mapping[str, Polarity],
+    bars: Mapping[str, Sequence[Bar]],
+    interval: timedelta,
+    params: CycleParams,
+) -> CycleOutcome:
+    """Signals for every asset that has enough bars; the others become Problems."""
+    for found in mentions.values():
+        late = [m.headline for m in found if m.headline.published > as_of]
+        if late:
+            raise ValueError(f"headline published after as-of {as_of.isoformat()}: {late[0].title!r}")
+    signals, problems = [], []
+    for asset in assets:
+        series = bars.get(asset.symbol, ())
+        try:
+            price = score_price(series, as_of, interval)
+        except InsufficientBars as exc:
+            problems.append(Problem(f"{asset.symbol} bars", str(exc)))
+            continue
+        # score_price does not know the symbol; the digest must say which asset's tape is affected.
+        problems.extend(Problem(f"{asset.symbol} {p.where}", p.message) for p in price.problems)
+        narrative = narrative_score(mentions.get(asset.symbol, ()), polarity, as_of, params.half_life, params.window)
+        signals.append(build_signal(asset.symbol, as_of, narrative, price, params.horizon))
+    return CycleOutcome(tuple(signals), tuple(problems))
