@@ -1,0 +1,167 @@
+"""The shell around one pure cycle: read, score (once per text), decide, persist, propose."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config import Settings
+from intelligence.assets import CATALOGUE
+from intelligence.cycle import CycleParams, latest_time, mentions_by_asset, run_cycle
+from intelligence.digest import Digest, build_digest
+from intelligence.sentiment.base import SentimentBackend
+from intelligence.signal import Signal
+from intelligence.types import Bar, Headline, Polarity, Problem
+from providers.bars import BarsError, EmbeddedMarketData
+from providers.feeds import read_feed_directory
+from storage.db import Sessions
+from storage.models import HeadlineRow, Run, SentimentRow, SignalRow
+from trading.proposal_builder import propose
+
+
+class CycleError(Exception):
+    """The cycle could not produce a digest at all; the run is recorded as failed with this reason."""
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    run_id: int
+    digest: Digest
+    signals: tuple[Signal, ...]
+    proposal_id: int | None  # None when no proposal was made this cycle
+
+
+def model_key(backend: SentimentBackend) -> str:
+    return f"{backend.name}:{backend.version}"
+
+
+def score_headlines(session: Session, backend: SentimentBackend, headlines: Sequence[Headline]) -> dict[str, Polarity]:
+    """Polarity by content hash; texts already scored by this model version come from the store."""
+    key = model_key(backend)
+    wanted = {h.content_hash: h.title for h in headlines}
+    cached = session.scalars(
+        select(SentimentRow).where(SentimentRow.model == key, SentimentRow.content_hash.in_(wanted))
+    )
+    polarity = {r.content_hash: Polarity(r.positive, r.negative, r.neutral) for r in cached}
+    missing = [h for h in wanted if h not in polarity]
+    for content_hash, p in zip(missing, backend.score([wanted[h] for h in missing])):
+        polarity[content_hash] = p
+        session.add(
+            SentimentRow(
+                content_hash=content_hash, model=key, label=p.label,
+                positive=p.positive, negative=p.negative, neutral=p.neutral,
+            )
+        )
+    return polarity
+
+
+def _store_headlines(session: Session, headlines: Sequence[Headline], run_id: int) -> None:
+    by_id = {h.id: h for h in headlines}
+    known = set(session.scalars(select(HeadlineRow.id).where(HeadlineRow.id.in_(by_id))))
+    session.add_all(
+        HeadlineRow(
+            id=h.id, content_hash=h.content_hash, source=h.source, title=h.title,
+            summary=h.summary, url=h.url, published_at=h.published, first_run_id=run_id,
+        )
+        for h in by_id.values()
+        if h.id not in known
+    )
+
+
+def _load_bars(market: EmbeddedMarketData, symbols: Sequence[str], as_of: datetime) -> tuple[dict[str, list[Bar]], timedelta, list[Problem]]:
+    bars, problems, intervals = {}, [], set()
+    for symbol in symbols:
+        try:
+            series = market.bars_until(symbol, as_of)
+        except BarsError as exc:
+            problems.append(Problem(f"{symbol} bars", str(exc)))
+            continue
+        bars[symbol] = list(series.bars)
+        intervals.add(series.interval)
+        problems.extend(series.problems)
+    if len(intervals) > 1:
+        raise CycleError(f"bars come in different intervals ({sorted(intervals)}); one cycle needs one")
+    return bars, intervals.pop() if intervals else timedelta(hours=1), problems
+
+
+def _signal_row(signal: Signal, run_id: int, evidence: str) -> SignalRow:
+    price, narrative = signal.price, signal.narrative
+    return SignalRow(
+        run_id=run_id, symbol=signal.symbol, as_of=signal.as_of, direction=signal.direction.value,
+        probability=signal.probability, conviction=signal.conviction,
+        horizon_hours=signal.horizon / timedelta(hours=1), narrative_score=narrative.score,
+        price_score=price.score, divergence=signal.divergence, reason_codes=list(signal.reason_codes),
+        evidence=evidence,
+        features={
+            "price": {
+                "timescales": price.timescales, "returns": price.returns, "volatility": price.volatility,
+                "volume_ratio": price.volume_ratio, "aligned": price.aligned, "last_close": price.last_close,
+                "last_bar_end": price.last_bar_end.isoformat(), "bars_used": price.bars_used,
+            },
+            "narrative": {
+                "raw": narrative.raw, "mass": narrative.mass, "headline_count": narrative.headline_count,
+                "duplicates_folded": narrative.duplicates_folded,
+                "sources_positive": list(narrative.sources_positive),
+                "sources_negative": list(narrative.sources_negative),
+                "headlines": [
+                    {"id": c.headline_id, "source": c.source, "polarity": c.polarity, "weight": c.weight}
+                    for c in narrative.contributions
+                ],
+            },
+        },
+    )
+
+
+def run_once(settings: Settings, sessions: Sessions, backend: SentimentBackend, backend_problems: Sequence[Problem],
+             market: EmbeddedMarketData, now: datetime) -> CycleReport:
+    with sessions.begin() as session:
+        run = Run(started_at=now, status="running", sentiment_backend=backend.name, problems=[])
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    try:
+        return _cycle(settings, sessions, backend, list(backend_problems), market, now, run_id)
+    except Exception as exc:
+        with sessions.begin() as session:
+            failed = session.get_one(Run, run_id)
+            failed.status, failed.finished_at = "failed", now
+            failed.problems = [f"{exc.__class__.__name__}: {exc}"]
+        raise
+
+
+def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, problems: list[Problem],
+           market: EmbeddedMarketData, now: datetime, run_id: int) -> CycleReport:
+    feeds = read_feed_directory(settings.feeds_dir)
+    problems.extend(feeds.problems)
+    if not feeds.headlines:
+        raise CycleError("no headlines could be read: " + "; ".join(map(str, feeds.problems)))
+    as_of = latest_time(feeds.headlines)
+    assets = [CATALOGUE[s] for s in settings.universe]
+    mentions = mentions_by_asset(assets, feeds.headlines)
+    relevant = [m.headline for found in mentions.values() for m in found]
+    bars, interval, bar_problems = _load_bars(market, settings.universe, as_of)
+    problems.extend(bar_problems)
+    params = CycleParams(
+        half_life=timedelta(hours=settings.half_life_hours),
+        window=timedelta(hours=settings.narrative_window_hours),
+        horizon=timedelta(hours=settings.horizon_hours),
+    )
+    with sessions.begin() as session:
+        _store_headlines(session, feeds.headlines, run_id)
+        polarity = score_headlines(session, backend, relevant)
+        outcome = run_cycle(as_of, assets, mentions, polarity, bars, interval, params)
+        problems.extend(outcome.problems)
+        digest = build_digest(outcome.signals, as_of, backend.name, len(feeds.headlines), [str(p) for p in problems])
+        evidence = {item.symbol: item.evidence for item in digest.items}
+        rows = {s.symbol: _signal_row(s, run_id, evidence[s.symbol]) for s in outcome.signals}
+        session.add_all(rows.values())
+        session.flush()
+        proposal = propose(session, settings, outcome.signals, rows, interval, now)
+        run = session.get_one(Run, run_id)
+        run.as_of, run.finished_at, run.headline_count = as_of, now, len(feeds.headlines)
+        run.status = "degraded" if problems else "ok"
+        run.problems = [str(p) for p in problems]
+    return CycleReport(run_id, replace(digest, proposal=proposal.summary), outcome.signals, proposal.id)

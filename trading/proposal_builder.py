@@ -1,0 +1,78 @@
+"""From a cycle's signals to at most one trade proposal that waits for an operator."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Mapping, Sequence
+
+from sqlalchemy.orm import Session
+
+from config import Settings
+from intelligence.digest import rank_signals
+from intelligence.signal import Signal
+from intelligence.sizing import suggest_size
+from intelligence.types import Direction
+from storage.models import ProposalRow, SignalRow
+from trading.proposals import ProposalStatus
+from trading.state import TradingState, read_state
+
+ACTOR = "engine"
+
+
+@dataclass(frozen=True)
+class ProposalOutcome:
+    id: int | None  # None when nothing was proposed
+    summary: str  # one plain line for the digest, either way
+
+
+def strongest_actionable(signals: Sequence[Signal]) -> Signal | None:
+    ranked = [s for s in rank_signals(signals) if s.actionable]
+    return ranked[0] if ranked else None
+
+
+def propose(
+    session: Session,
+    settings: Settings,
+    signals: Sequence[Signal],
+    rows: Mapping[str, SignalRow],
+    interval: timedelta,
+    now: datetime,
+) -> ProposalOutcome:
+    state = read_state(session).state
+    if state is TradingState.HALTED:
+        return ProposalOutcome(None, "Trading is paused: no trade proposed this cycle.")
+    signal = strongest_actionable(signals)
+    if signal is None:
+        return ProposalOutcome(None, "No signal strong enough to propose a trade this cycle.")
+    if state is TradingState.REDUCING:
+        # Opening trades are off while reducing; exits come from positions, not from signals.
+        return ProposalOutcome(None, "Trading is reducing (exits only): no new trade proposed.")
+    size = suggest_size(signal, settings.sim_equity, settings.risk_per_trade, signal.horizon / interval)
+    if size.quantity <= 0:
+        return ProposalOutcome(None, f"The {signal.symbol} signal is too weak to size: no trade proposed.")
+    assert signal.probability is not None
+    row = ProposalRow(
+        signal_id=rows[signal.symbol].id,
+        symbol=signal.symbol,
+        side="buy" if signal.direction is Direction.BUY else "sell",
+        quantity=size.quantity,
+        notional=size.notional,
+        reference_price=signal.price.last_close,
+        probability=signal.probability,
+        status=ProposalStatus.PROPOSED.value,
+        created_at=now,
+        expires_at=now + timedelta(minutes=settings.proposal_ttl_minutes),
+        updated_at=now,
+        updated_by=ACTOR,
+    )
+    session.add(row)
+    session.flush()
+    return ProposalOutcome(row.id, describe(row))
+
+
+def describe(row: ProposalRow) -> str:
+    return (
+        f"Proposal #{row.id}: {row.side.upper()} {row.quantity:.6g} {row.symbol} "
+        f"(about {row.notional:,.0f} USD at {row.reference_price:,.6g}), waiting for an operator "
+        f"until {row.expires_at:%Y-%m-%d %H:%M} UTC."
+    )
