@@ -1,0 +1,83 @@
+"""Load the embedded sentiment model that ships in providers/embedded/sentiment/.
+
+The I/O half of the embedded backend: reads model.npz (arrays) and model.json (feature
+config and metadata), checks them, and hands plain arrays to the pure scorer.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from intelligence.sentiment.base import LABELS
+from intelligence.sentiment.embedded import EmbeddedSentiment, FeatureConfig
+
+DEFAULT_DIR = Path(__file__).parent / "embedded" / "sentiment"
+ARRAYS = ("idf", "weights", "bias")
+
+
+class SentimentModelError(ValueError):
+    """The embedded model's files are missing, unreadable or inconsistent."""
+
+
+def load_embedded_backend(path: Path | None = None) -> EmbeddedSentiment:
+    """`path` is the model directory (or its model.npz); default: the copy shipped with the package."""
+    directory = _model_dir(Path(path) if path is not None else DEFAULT_DIR)
+    npz_path, json_path = directory / "model.npz", directory / "model.json"
+    meta = _read_meta(json_path)
+    blob = _read_bytes(npz_path)
+    arrays = _read_arrays(npz_path, blob)
+    try:
+        config = FeatureConfig.from_dict(meta["features"])
+        # The version covers everything that moves a score: the weights and how texts become features.
+        features = json.dumps(config.to_dict(), sort_keys=True).encode()
+        digest = hashlib.sha256(blob + features).hexdigest()[:12]
+        return EmbeddedSentiment(config, **arrays, version=f"{meta['version']}+{digest}")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SentimentModelError(f"embedded sentiment model in {directory} is inconsistent: {exc}") from exc
+
+
+def _model_dir(path: Path) -> Path:
+    return path.parent if path.suffix in (".npz", ".json") else path
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SentimentModelError(
+            f"cannot read embedded sentiment weights {path}: {exc.strerror or exc}; "
+            "retrain with scripts/train_embedded_sentiment.py"
+        ) from exc
+
+
+def _read_meta(path: Path) -> dict:
+    try:
+        meta = json.loads(_read_bytes(path).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SentimentModelError(f"embedded sentiment metadata {path} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict) or not isinstance(meta.get("version"), str) or "features" not in meta:
+        raise SentimentModelError(f"embedded sentiment metadata {path} lacks 'version' or 'features'")
+    if meta.get("labels", list(LABELS)) != list(LABELS):
+        raise SentimentModelError(
+            f"embedded sentiment metadata {path} has labels {meta['labels']}, expected {list(LABELS)}"
+        )
+    return meta
+
+
+def _read_arrays(path: Path, blob: bytes) -> dict[str, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+            missing = [name for name in ARRAYS if name not in npz.files]
+            if missing:
+                raise SentimentModelError(f"embedded sentiment weights {path} lack arrays {missing}")
+            return {name: npz[name] for name in ARRAYS}
+    except SentimentModelError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise SentimentModelError(f"embedded sentiment weights {path} are corrupt: {exc}") from exc
