@@ -1,0 +1,173 @@
+"""The whole cycle on the bundled feeds and bars, into a temporary SQLite store."""
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.cycle import CycleError, run_once
+from app.operator import OperatorService
+from config import load_settings
+from intelligence.evidence import has_number
+from intelligence.types import Direction
+from providers.bars import EmbeddedMarketData
+from providers.feeds import EMBEDDED_FEEDS_DIR
+from providers.sentiment_models import load_backend
+from storage.db import open_store
+from storage.models import HeadlineRow, ProposalRow, Run, SentimentRow, SignalRow
+from tests.conftest import utc
+
+NOW = utc(2026, 11, 21, 9, 0)
+AS_OF = utc(2025, 12, 13, 10, 14)
+BARS_DIR = Path(__file__).resolve().parent.parent / "providers" / "embedded" / "bars"
+
+
+@pytest.fixture(scope="module")
+def backend():
+    return load_backend("embedded", "unused").backend
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, database_url: str):
+    monkeypatch.setenv("TB_DATABASE_URL", database_url)
+    settings = load_settings()
+    return settings, open_store(database_url)
+
+
+def _run(env, backend, market=None, now=NOW):
+    settings, sessions = env
+    return run_once(settings, sessions, backend, (), market or EmbeddedMarketData(), now)
+
+
+def _bar_start(text: str) -> datetime:
+    # Seven of the nine files omit the offset; all of them are UTC.
+    stamp = datetime.fromisoformat(text)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+
+
+def _last_close_before(symbol: str, as_of: datetime) -> float:
+    with open(BARS_DIR / f"{symbol}USDT_1h.csv") as handle:
+        rows = [r for r in csv.DictReader(handle)]
+    closed = [r for r in rows if _bar_start(r["timestamp"]) + timedelta(hours=1) <= as_of]
+    return float(closed[-1]["close"])
+
+
+def test_cycle_on_embedded_defaults(env, backend) -> None:
+    report = _run(env, backend)
+    digest = report.digest
+    assert digest.as_of == AS_OF and digest.headline_count == 152 and not digest.degraded
+    assert [i.rank for i in digest.items] == list(range(1, 10))
+    assert {i.symbol for i in digest.items} == {"BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "BNB"}
+    # Evidence lines carry no numbers and are not one template filled in twice.
+    assert not any(has_number(i.evidence) for i in digest.items)
+    assert len({i.evidence for i in digest.items}) == len(digest.items)
+    # The tape the signal read is the last bar closed by as-of, straight from the CSV.
+    for signal in report.signals:
+        assert signal.price.last_close == _last_close_before(signal.symbol, AS_OF)
+        assert signal.price.last_bar_end <= AS_OF
+        assert (signal.probability is None) == (signal.direction is Direction.HOLD)
+    assert any(s.actionable for s in report.signals)
+
+
+def test_run_is_persisted_and_proposal_waits_for_an_operator(env, backend) -> None:
+    settings, sessions = env
+    report = _run(env, backend)
+    with sessions() as session:
+        run = session.get_one(Run, report.run_id)
+        assert run.status == "ok" and run.as_of == AS_OF and run.sentiment_backend == "embedded"
+        assert session.scalar(select(func.count()).select_from(HeadlineRow)) == 152
+        assert session.scalar(select(func.count()).select_from(SignalRow)) == 9
+        proposal = session.get_one(ProposalRow, report.proposal_id)
+        strongest = next(s for s in report.signals if s.symbol == proposal.symbol)
+    assert proposal.status == "proposed" and proposal.quantity > 0
+    assert proposal.side == strongest.direction.value.lower()
+    assert report.digest.proposal.startswith(f"Proposal #{proposal.id}: {proposal.side.upper()}")
+
+    status = OperatorService(settings, sessions, lambda: NOW + timedelta(minutes=5)).status()
+    assert [p.id for p in status.pending_proposals] == [proposal.id]
+    assert status.last_run == NOW and status.sentiment_backend == "embedded" and not status.paused
+
+    later = OperatorService(settings, sessions, lambda: NOW + timedelta(days=1))
+    assert later.status().pending_proposals == ()
+    assert [p.status for p in later.proposals(include_closed=True)] == ["expired"]
+
+
+def test_each_text_is_scored_once(env, backend) -> None:
+    _, sessions = env
+    _run(env, backend)
+    with sessions() as session:
+        first = session.scalar(select(func.count()).select_from(SentimentRow))
+    second = _run(env, backend, now=NOW + timedelta(hours=1))
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(SentimentRow)) == first > 0
+        assert session.scalar(select(func.count()).select_from(HeadlineRow)) == 152
+    assert second.digest.items  # and the cached scores still make a digest
+
+
+def test_bars_after_as_of_cannot_change_a_signal(env, backend, tmp_path: Path) -> None:
+    baseline = _run(env, backend).signals
+    altered = tmp_path / "bars"
+    altered.mkdir()
+    for path in BARS_DIR.glob("*.csv"):
+        lines = path.read_text().splitlines()
+        out = [lines[0]]
+        for line in lines[1:]:
+            ts, *values = line.split(",")
+            if _bar_start(ts) + timedelta(hours=1) > AS_OF:
+                values = [str(float(v) * 3) for v in values]  # the future, rewritten wildly
+            out.append(",".join([ts, *values]))
+        (altered / path.name).write_text("\n".join(out) + "\n")
+    changed = _run(env, backend, EmbeddedMarketData(altered), now=NOW + timedelta(hours=1)).signals
+    assert [(s.symbol, s.direction, s.probability, s.price.score) for s in changed] == [
+        (s.symbol, s.direction, s.probability, s.price.score) for s in baseline
+    ]
+
+
+def test_a_malformed_feed_degrades_the_cycle_but_keeps_the_rest(env, backend, monkeypatch, tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds"
+    shutil.copytree(EMBEDDED_FEEDS_DIR, feeds)
+    (feeds / "broken.rss").write_text("<rss><channel><item><title>cut off")
+    monkeypatch.setenv("TB_FEEDS_DIR", str(feeds))
+    settings = load_settings()
+    report = run_once(settings, env[1], backend, (), EmbeddedMarketData(), NOW)
+    assert report.digest.degraded and report.digest.headline_count == 152
+    assert any(p.startswith("broken: malformed feed") for p in report.digest.problems)
+    with env[1]() as session:
+        assert session.get_one(Run, report.run_id).status == "degraded"
+
+
+def test_a_gap_in_bars_is_marked(env, backend, tmp_path: Path) -> None:
+    bars = tmp_path / "bars"
+    shutil.copytree(BARS_DIR, bars)
+    path = bars / "ETHUSDT_1h.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:1000] + lines[1006:]) + "\n")  # six hours missing, before as-of
+    report = _run(env, backend, EmbeddedMarketData(bars))
+    assert report.digest.degraded
+    assert any("ETH" in p and "gap" in p for p in report.digest.problems)
+    assert len(report.signals) == 9
+
+
+def test_no_headlines_fails_the_run_with_a_reason(env, backend, monkeypatch, tmp_path: Path) -> None:
+    empty = tmp_path / "feeds"
+    empty.mkdir()
+    (empty / "quiet.rss").write_text('<?xml version="1.0"?><rss version="2.0"><channel><title>Q</title></channel></rss>')
+    monkeypatch.setenv("TB_FEEDS_DIR", str(empty))
+    with pytest.raises(CycleError, match="no headlines could be read: quiet: feed has no items"):
+        run_once(load_settings(), env[1], backend, (), EmbeddedMarketData(), NOW)
+    with env[1]() as session:
+        run = session.scalars(select(Run)).one()
+    assert run.status == "failed" and "feed has no items" in run.problems[0]
+
+
+def test_paused_trading_makes_no_proposal(env, backend) -> None:
+    settings, sessions = env
+    OperatorService(settings, sessions, lambda: NOW).pause("test")
+    report = _run(env, backend)
+    assert report.proposal_id is None and report.digest.proposal.startswith("Trading is paused")
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProposalRow)) == 0

@@ -1,0 +1,135 @@
+"""Tracer Bullet command line: parse, wire, render. The work happens in app/ and below."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from typing import Any, Callable, Sequence
+
+from app.cli_support import SHELL_ACTOR, jsonable, operator_service, print_json, utcnow
+from config import ConfigError, Settings, load_settings
+from storage.db import StoreError, open_store
+
+# Modules that add their own subcommands: each has `register(subparsers)` and sets
+# `handler(settings, args) -> exit code` on the parsers it adds.
+COMMAND_MODULES: tuple[str, ...] = ()
+log = logging.getLogger("tracer_bullet")
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.once:
+        print("run needs --once (one cycle); the long-running assistant is `serve`.", file=sys.stderr)
+        return 2
+    from app.cycle import CycleError, run_once
+    from bot.render_text import render_digest
+    from providers.bars import EmbeddedMarketData
+    from providers.sentiment_models import load_backend
+
+    sessions = open_store(settings.database_url)
+    loaded = load_backend(settings.sentiment_backend, settings.finbert_model)
+    if loaded.note:
+        log.info(loaded.note)
+    try:
+        report = run_once(settings, sessions, loaded.backend, loaded.problems, EmbeddedMarketData(settings.bars_dir), utcnow())
+    except CycleError as exc:
+        print(f"cycle failed: {exc}", file=sys.stderr)
+        return 1
+    print(render_digest(report.digest))
+    return 0
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.render_text import render_status
+
+    report = operator_service(settings).status()
+    if args.json:
+        payload = jsonable(report)
+        payload["paused"] = report.paused
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        print(render_status(report))
+    return 0
+
+
+def cmd_proposals(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.render_text import render_proposal
+
+    proposals = operator_service(settings).proposals(include_closed=args.all)
+    if args.json:
+        print_json(proposals)
+    else:
+        print("\n".join(render_proposal(p) for p in proposals) or "No pending proposals.")
+    return 0
+
+
+def _state_command(change: Callable[[Any], Any], verb: str) -> Callable[[Settings, argparse.Namespace], int]:
+    def command(settings: Settings, args: argparse.Namespace) -> int:
+        result = change(operator_service(settings))
+        if args.json:
+            print_json({"before": result.before, "trading_state": result.after, "changed": result.changed})
+        elif result.changed:
+            print(f"Trading {verb}: {result.before.value} -> {result.after.value}.")
+        else:
+            print(f"Trading was already {result.after.value}.")
+        return 0
+
+    return command
+
+
+def cmd_sentiment(settings: Settings, args: argparse.Namespace) -> int:
+    from providers.sentiment_models import load_backend
+
+    loaded = load_backend(args.backend or settings.sentiment_backend, settings.finbert_model)
+    texts = [line.rstrip("\n") for line in sys.stdin]
+    for text, polarity in zip(texts, loaded.backend.score(texts)):
+        print(json.dumps({
+            "text": text, "label": polarity.label, "positive": polarity.positive,
+            "negative": polarity.negative, "neutral": polarity.neutral,
+        }, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tracer-bullet", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="one cycle on the configured universe; prints the digest")
+    run.add_argument("--once", action="store_true", help="run one cycle and exit")
+    run.set_defaults(handler=cmd_run)
+
+    sentiment = sub.add_parser("sentiment", help="score one text per stdin line, JSON lines out")
+    sentiment.add_argument("--backend", choices=("auto", "finbert", "embedded"))
+    sentiment.set_defaults(handler=cmd_sentiment)
+
+    for name, handler, text in (
+        ("status", cmd_status, "last run, sentiment backend, pending proposals, trading state and mode"),
+        ("pause", _state_command(lambda op: op.pause(SHELL_ACTOR), "paused"), "halt trading: no proposals, no orders"),
+        ("resume", _state_command(lambda op: op.resume(SHELL_ACTOR), "resumed"), "resume trading"),
+        ("proposals", cmd_proposals, "pending trade proposals"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--json", action="store_true", help="print one JSON document")
+        command.set_defaults(handler=handler)
+        if name == "proposals":
+            command.add_argument("--all", action="store_true", help="include answered and expired proposals")
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        return args.handler(settings, args)
+    except (ConfigError, StoreError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
