@@ -47,6 +47,17 @@ class StatusReport:
 
 
 @dataclass(frozen=True)
+class ActionResult:
+    """What an operator action did, for any channel to render: ok or a reason code and a plain message."""
+
+    ok: bool
+    code: str  # "OK" or a reason such as "EXPIRED", "NOT_FOUND", "GUARD_MAX_POSITION"
+    message: str
+    proposal: ProposalView | None = None
+    needs_confirmation: bool = False  # risky action: ask, then call again with confirm=True
+
+
+@dataclass(frozen=True)
 class StateChange:
     before: TradingState
     after: TradingState
@@ -119,3 +130,7 @@ class OperatorService:
 
     def resume(self, actor: str) -> StateChange:
         return self._set_state(TradingState.ACTIVE, actor)
+
+    # --- trading operations (approve, reject, size, positions, pnl, orders) ---
+
+    # --- chat operations (subscriptions, digest now, recent signals, help) ---
