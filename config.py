@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from intelligence.assets import CATALOGUE
 
 ENV_PREFIX = "TB_"
+# The assets the embedded snapshot has bars for; the catalogue may know more.
+EMBEDDED_UNIVERSE = ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "BNB")
 LIVE_TRADING_PHRASE = "I accept that live trading uses real money"
 
 # Real endpoints, used once a network is there; the embedded snapshots of the same feeds
@@ -68,7 +70,7 @@ class Settings(BaseSettings):
     sentiment_backend: Literal["auto", "finbert", "embedded"] = "auto"
     finbert_model: str = "ProsusAI/finbert"
 
-    universe: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(CATALOGUE))
+    universe: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(EMBEDDED_UNIVERSE))
     feeds: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FEEDS))
     # None = the embedded snapshots shipped with the project.
     feeds_dir: Path | None = None
