@@ -8,10 +8,13 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.artifacts import RunRecord, artifact_path, write_run_artifact
+from app.signal_state import load_cycle_state
 from config import Settings
 from intelligence.assets import CATALOGUE
 from intelligence.cycle import CycleParams, latest_time, mentions_by_asset, run_cycle
 from intelligence.digest import Digest, build_digest
+from intelligence.features import signal_features
 from intelligence.sentiment.base import SentimentBackend
 from intelligence.signal import Signal
 from intelligence.types import Bar, Headline, Polarity, Problem
@@ -87,32 +90,23 @@ def _load_bars(market: EmbeddedMarketData, symbols: Sequence[str], as_of: dateti
     return bars, intervals.pop() if intervals else timedelta(hours=1), problems
 
 
-def _signal_row(signal: Signal, run_id: int, evidence: str) -> SignalRow:
-    price, narrative = signal.price, signal.narrative
+def _signal_row(signal: Signal, run_id: int, evidence: str, bars_per_horizon: float) -> SignalRow:
     return SignalRow(
         run_id=run_id, symbol=signal.symbol, as_of=signal.as_of, direction=signal.direction.value,
         probability=signal.probability, conviction=signal.conviction,
-        horizon_hours=signal.horizon / timedelta(hours=1), narrative_score=narrative.score,
-        price_score=price.score, divergence=signal.divergence, reason_codes=list(signal.reason_codes),
-        evidence=evidence,
-        features={
-            "price": {
-                "timescales": price.timescales, "returns": price.returns, "volatility": price.volatility,
-                "volume_ratio": price.volume_ratio, "aligned": price.aligned, "last_close": price.last_close,
-                "last_bar_end": price.last_bar_end.isoformat(), "bars_used": price.bars_used,
-            },
-            "narrative": {
-                "raw": narrative.raw, "mass": narrative.mass, "headline_count": narrative.headline_count,
-                "duplicates_folded": narrative.duplicates_folded,
-                "sources_positive": list(narrative.sources_positive),
-                "sources_negative": list(narrative.sources_negative),
-                "headlines": [
-                    {"id": c.headline_id, "source": c.source, "polarity": c.polarity, "weight": c.weight}
-                    for c in narrative.contributions
-                ],
-            },
-        },
+        horizon_hours=signal.horizon / timedelta(hours=1), narrative_score=signal.narrative.score,
+        price_score=signal.price.score, divergence=signal.divergence, reason_codes=list(signal.reason_codes),
+        evidence=evidence, features=signal_features(signal, bars_per_horizon),
     )
+
+
+def _write_artifact(settings: Settings, record: RunRecord) -> Problem | None:
+    """The numbers behind the digest; failing to write them degrades the run, it does not stop it."""
+    try:
+        write_run_artifact(settings.artifacts_dir, record)
+    except (OSError, ValueError) as exc:
+        return Problem("artifacts", f"could not write {artifact_path(settings.artifacts_dir, record.run_id)}: {exc}")
+    return None
 
 
 def run_once(settings: Settings, sessions: Sessions, backend: SentimentBackend, backend_problems: Sequence[Problem],
@@ -148,15 +142,25 @@ def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, pr
         half_life=timedelta(hours=settings.half_life_hours),
         window=timedelta(hours=settings.narrative_window_hours),
         horizon=timedelta(hours=settings.horizon_hours),
+        burst_window=timedelta(hours=settings.hype_window_hours),
     )
     with sessions.begin() as session:
         _store_headlines(session, feeds.headlines, run_id)
         polarity = score_headlines(session, backend, relevant)
-        outcome = run_cycle(as_of, assets, mentions, polarity, bars, interval, params)
+        state = load_cycle_state(session, market, settings.universe, as_of, settings.divergence_history,
+                                 settings.calibration_min_outcomes)
+        outcome = run_cycle(as_of, assets, mentions, polarity, bars, interval, params, state)
         problems.extend(outcome.problems)
         digest = build_digest(outcome.signals, as_of, backend.name, len(feeds.headlines), [str(p) for p in problems])
         evidence = {item.symbol: item.evidence for item in digest.items}
-        rows = {s.symbol: _signal_row(s, run_id, evidence[s.symbol]) for s in outcome.signals}
+        per_horizon = params.horizon / interval
+        artifact_problem = _write_artifact(settings, RunRecord(
+            run_id, as_of, backend.name, len(feeds.headlines), params, outcome.signals, evidence, per_horizon,
+            state.calibrator, [str(p) for p in problems]))
+        if artifact_problem is not None:
+            problems.append(artifact_problem)
+            digest = replace(digest, problems=tuple(str(p) for p in problems))
+        rows = {s.symbol: _signal_row(s, run_id, evidence[s.symbol], per_horizon) for s in outcome.signals}
         session.add_all(rows.values())
         session.flush()
         proposal = propose(session, settings, outcome.signals, rows, interval, now)

@@ -1,13 +1,14 @@
-"""One cycle as a pure function of (as_of, headlines known then, bars closed by then, scores)."""
+"""One cycle as a pure function of (as_of, headlines known then, bars closed by then, scores, state)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Mapping, Sequence
 
-from intelligence.narrative import narrative_score
+from intelligence.calibration import Calibrator
+from intelligence.narrative import DEFAULT_BURST_WINDOW, narrative_score
 from intelligence.price import InsufficientBars, score_price
-from intelligence.relevance import Mention, relevant_headlines
+from intelligence.relevance import DEFAULT_SCORER, Mention, SemanticScorer, relevant_headlines
 from intelligence.signal import Signal, build_signal
 from intelligence.types import Asset, Bar, Headline, Polarity, Problem
 
@@ -17,6 +18,17 @@ class CycleParams:
     half_life: timedelta
     window: timedelta
     horizon: timedelta
+    burst_window: timedelta = DEFAULT_BURST_WINDOW  # hype cascades are bursts inside this span
+
+
+@dataclass(frozen=True)
+class CycleState:
+    """What earlier cycles left behind, passed in as data so the cycle stays a pure function."""
+
+    # Per symbol, recent divergences of cycles that had news, oldest first: adapts the trigger.
+    divergence_history: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    # Fitted on outcomes resolved before this as-of; None means the engine's prior alone.
+    calibrator: Calibrator | None = None
 
 
 @dataclass(frozen=True)
@@ -32,8 +44,10 @@ def latest_time(headlines: Sequence[Headline]) -> datetime:
     return max(h.published for h in headlines)
 
 
-def mentions_by_asset(assets: Sequence[Asset], headlines: Sequence[Headline]) -> dict[str, list[Mention]]:
-    return {a.symbol: relevant_headlines(a, headlines) for a in assets}
+def mentions_by_asset(
+    assets: Sequence[Asset], headlines: Sequence[Headline], scorer: SemanticScorer = DEFAULT_SCORER
+) -> dict[str, list[Mention]]:
+    return {a.symbol: relevant_headlines(a, headlines, scorer) for a in assets}
 
 
 def run_cycle(
@@ -44,6 +58,7 @@ def run_cycle(
     bars: Mapping[str, Sequence[Bar]],
     interval: timedelta,
     params: CycleParams,
+    state: CycleState = CycleState(),
 ) -> CycleOutcome:
     """Signals for every asset that has enough bars; the others become Problems."""
     for found in mentions.values():
@@ -60,6 +75,8 @@ def run_cycle(
             continue
         # score_price does not know the symbol; the digest must say which asset's tape is affected.
         problems.extend(Problem(f"{asset.symbol} {p.where}", p.message) for p in price.problems)
-        narrative = narrative_score(mentions.get(asset.symbol, ()), polarity, as_of, params.half_life, params.window)
-        signals.append(build_signal(asset.symbol, as_of, narrative, price, params.horizon))
+        narrative = narrative_score(mentions.get(asset.symbol, ()), polarity, as_of, params.half_life, params.window,
+                                    params.burst_window)
+        signals.append(build_signal(asset.symbol, as_of, narrative, price, params.horizon,
+                                    state.divergence_history.get(asset.symbol, ()), state.calibrator))
     return CycleOutcome(tuple(signals), tuple(problems))

@@ -1,24 +1,29 @@
-"""Evidence lines: one plain sentence per signal, built from its own facts, with no numbers in it.
+"""Evidence lines: a few plain sentences per signal, built from its own facts, with no numbers in them.
 
-Numbers stay in the stored signal; chat gets words a trader can check against the tape.
+What leans which way and who says so, the story it rests on (quoted), how the tape reads on each
+timescale and where it disagrees with the story, what weakens the case (a hype cascade, echoes,
+one voice), and what would prove the call wrong. Numbers stay in the stored signal and the run's
+artifact; chat gets words a trader can check against the tape.
 """
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Sequence
 
 from intelligence.assets import CATALOGUE
-from intelligence.narrative import NarrativeScore
+from intelligence.narrative import Contribution, NarrativeScore
 from intelligence.price import PriceScore
-from intelligence.signal import Signal, VOLUME_HIGH, VOLUME_LOW
+from intelligence.signal import VOLUME_HIGH, VOLUME_LOW, Signal
 from intelligence.types import Direction
 
 _DIGIT = re.compile(r"\d")
-MAX_QUOTE_LENGTH = 90
+MAX_QUOTE_LENGTH = 110
 # A headline quoted as the lead story must itself lean this far: a near-neutral title
 # quoted under a bullish call would misrepresent the case.
 LEAD_MIN_POLARITY = 0.2
-_TIMESCALE_WORDS = {"short": "in recent hours", "mid": "over the day", "long": "over the past few days"}
+_NAMED_WORDS = {"short": "in recent hours", "mid": "over the day", "long": "over the past few days"}
+_ORDER = ("mid", "long", "short")
 
 
 def has_number(text: str) -> bool:
@@ -32,6 +37,23 @@ def join_names(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def span_words(name: str, span: timedelta | None, daily: bool) -> str:
+    """A timescale in words: 'over the last session', 'over the past week', 'in recent hours'."""
+    if span is None:
+        return _NAMED_WORDS.get(name, f"on the {name} timescale")
+    if daily:
+        if span <= timedelta(days=1):
+            return "over the last session"
+        return "over the past week" if span <= timedelta(days=8) else "over the past month"
+    if span <= timedelta(hours=6):
+        return "in recent hours"
+    return "over the day" if span <= timedelta(days=1) else "over the past few days"
+
+
+def _is_daily(price: PriceScore) -> bool:
+    return bool(price.horizons) and min(price.horizons.values()) >= timedelta(days=1)
+
+
 def _move(score: float) -> str:
     size = abs(score)
     if size < 0.15:
@@ -40,35 +62,97 @@ def _move(score: float) -> str:
     return verb[0] if size < 0.4 else verb[1] if size < 0.75 else verb[2]
 
 
+def _span(price: PriceScore, name: str) -> str:
+    return span_words(name, price.horizons.get(name), _is_daily(price))
+
+
 def describe_tape(price: PriceScore) -> str:
-    """'has been rising over the day but flat in recent hours' — each timescale that says something new."""
-    phrases: list[str] = []
-    seen: set[str] = set()
-    for name in ("mid", "long", "short"):
-        if name not in price.timescales:
-            continue
-        move = _move(price.timescales[name])
-        if move in seen:
-            continue
-        seen.add(move)
-        phrases.append(f"{move} {_TIMESCALE_WORDS[name]}")
-    if not phrases:
+    """'the tape is slipping over the past week and the past month but flat over the last session, near the
+    bottom of its range, on heavy volume': every timescale, grouped by how it moves."""
+    names = [n for n in (*_ORDER, *sorted(set(price.timescales) - set(_ORDER))) if n in price.timescales]
+    if not names:
         return "the tape has too little history to read"
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(_move(price.timescales[name]), []).append(_span(price, name))
+    phrases = [f"{move} {_join_spans(spans)}" for move, spans in groups.items()]
     text = "the tape is " + (phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " but " + phrases[-1])
+    text += _range_words(price)
     if price.volume_ratio >= VOLUME_HIGH:
-        text += " on heavy volume"
-    elif price.volume_ratio <= VOLUME_LOW:
-        text += " on light volume"
-    return text
+        return text + " on heavy volume"
+    if price.volume_ratio <= VOLUME_LOW:
+        return text + " on light volume"
+    return text + " on ordinary volume"
 
 
-def _lead_story(narrative: NarrativeScore, direction: Direction) -> str:
-    wanted = {Direction.BUY: 1, Direction.SELL: -1}.get(direction, 0)
+def _join_spans(spans: list[str]) -> str:
+    """'over the last session', 'over the past week' -> 'over the last session and the past week'."""
+    if len(spans) == 1:
+        return spans[0]
+    shared = "over " if all(s.startswith("over ") for s in spans) else ""
+    parts = [s.removeprefix(shared) if i else s for i, s in enumerate(spans)]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _range_words(price: PriceScore) -> str:
+    position = price.range_position
+    if position is None or not price.horizons:
+        return ""
+    longest = max(price.horizons, key=price.horizons.__getitem__)
+    span = _span(price, longest).removeprefix("over ").removeprefix("in ")
+    if position >= 0.85:
+        return f", near the top of its range for {span},"
+    if position <= 0.15:
+        return f", near the bottom of its range for {span},"
+    return ""
+
+
+def _quotable(c: Contribution) -> bool:
+    return not has_number(c.title) and len(c.title) <= MAX_QUOTE_LENGTH and "\u201c" not in c.title
+
+
+def _story(narrative: NarrativeScore, wanted: int) -> Contribution | None:
     for c in narrative.contributions:
         lean = (c.polarity >= LEAD_MIN_POLARITY) - (c.polarity <= -LEAD_MIN_POLARITY)
-        if lean and (wanted == 0 or lean == wanted) and not has_number(c.title) and len(c.title) <= MAX_QUOTE_LENGTH:
-            return f"lead story: \u201c{c.title}\u201d"
-    return ""
+        if lean and (wanted == 0 or lean == wanted) and _quotable(c):
+            return c
+    return None
+
+
+def _lead_story(narrative: NarrativeScore, direction: Direction, as_of: datetime) -> str:
+    wanted = {Direction.BUY: 1, Direction.SELL: -1}.get(direction, 0)
+    lead = _story(narrative, wanted)
+    if lead is None:
+        return ""
+    echo = f", echoed by {join_names(lead.echoes)}" if lead.echoes and join_names(lead.echoes) else ""
+    # How fresh the lead is: a story from the last day and one from last week carry different weight.
+    when = f" {_age_words(as_of - lead.published)}" if lead.published else ""
+    return f"lead story from {lead.source}{when}: \u201c{lead.title}\u201d{echo}"
+
+
+def _age_words(age: timedelta) -> str:
+    if age < timedelta(days=1):
+        return "within the last day"
+    if age < timedelta(days=7):
+        return "earlier in the week"
+    return "last week" if age < timedelta(days=14) else "weeks ago"
+
+
+def _last_story(narrative: NarrativeScore, as_of: datetime) -> str:
+    last = narrative.previous
+    if last is None or has_number(last.source):
+        return ""
+    when = f" {_age_words(as_of - last.published)}" if last.published else ""
+    if _quotable(last):
+        return f"; the last story, from {last.source}{when}, was \u201c{last.title}\u201d"
+    return f"; the last story came from {last.source}{when}"
+
+
+def _counter_story(narrative: NarrativeScore, lean: int) -> str:
+    against = _story(narrative, -lean) if lean else None
+    if against is None:
+        return ""
+    return f" Against it, {against.source} runs \u201c{against.title}\u201d."
 
 
 def _sources_clause(narrative: NarrativeScore, direction: Direction, name: str) -> str:
@@ -84,35 +168,95 @@ def _sources_clause(narrative: NarrativeScore, direction: Direction, name: str) 
     return clause
 
 
+def _disagreement(signal: Signal) -> str:
+    """Where the story leads the tape, per timescale: the part of the case a trader can check."""
+    lean = 1 if signal.narrative.score > 0 else -1
+    spans = [_span(signal.price, n) for n in signal.price.timescales
+             if f"DIVERGENT_{n.upper()}" in signal.reason_codes]
+    if not spans:
+        return ""
+    ahead = "more upbeat" if lean > 0 else "gloomier"
+    return f"The story is {ahead} than the tape {join_names(spans)}."
+
+
+def _caveats(narrative: NarrativeScore) -> str:
+    notes = []
+    if narrative.hype is not None and narrative.hype.flagged:
+        mood = "bullish" if narrative.hype.side > 0 else "bearish"
+        notes.append(f"a sudden burst of {mood} headlines looks like a cascade and counts for less")
+    if narrative.echoes:
+        notes.append("other outlets repeating a story add little to it")
+    if narrative.source_count == 1 and narrative.contributions:
+        notes.append(f"only {narrative.contributions[0].source} carries it")
+    return (" " + _capital("; ".join(notes)) + ".") if notes else ""
+
+
+def _extreme_span(signal: Signal, lean: int) -> str:
+    """The timescale on which the tape moves most in `lean`'s direction, in words."""
+    if not signal.price.timescales:
+        return ""
+    name = max(signal.price.timescales, key=lambda n: (lean * signal.price.timescales[n], n))
+    return _span(signal.price, name)
+
+
+def _lead_source(narrative: NarrativeScore, lean: int) -> str:
+    for c in narrative.contributions:
+        if c.polarity * lean > 0 and not has_number(c.source):
+            return c.source
+    return ""
+
+
 def _invalidation(signal: Signal) -> str:
-    if signal.direction is Direction.BUY:
-        return "It is wrong if price keeps sliding while the coverage stays upbeat."
-    if signal.direction is Direction.SELL:
-        return "It is wrong if buyers lift price while the coverage stays sour."
-    return "No trade."
+    primary = signal.reason_codes[0]
+    if signal.actionable:
+        lean = 1 if signal.direction is Direction.BUY else -1
+        lead = _lead_source(signal.narrative, lean)
+        turn = f" or {lead} turns {'sour' if lean > 0 else 'upbeat'}" if lead else ""
+        if primary.startswith("CONFIRMED"):
+            move = "rise" if lean > 0 else "fall"
+            return f"It is wrong if the {move} {_extreme_span(signal, lean)} reverses{turn}."
+        against = _extreme_span(signal, -lean)
+        if lean > 0:
+            return f"It is wrong if price keeps sliding {against} while the coverage stays upbeat{turn}."
+        return f"It is wrong if buyers keep lifting price {against} while the coverage stays sour{turn}."
+    return {
+        "NO_NEWS": "No trade until the news takes a side.",
+        "WEAK_NARRATIVE": "No trade until the coverage takes a side.",
+        "PRICE_AHEAD_OF_STORY": "No trade: the move the story supports has already happened.",
+        "NEGATIVE_CONFIRMATION": "No trade while the tape contradicts the story this firmly.",
+    }.get(primary, "No trade: it would take the story pulling further ahead of the tape.")
 
 
 def evidence_line(signal: Signal) -> str:
     name = CATALOGUE[signal.symbol].name if signal.symbol in CATALOGUE else signal.symbol
     narrative, tape = signal.narrative, describe_tape(signal.price)
     primary = signal.reason_codes[0]
+    lean = Direction.BUY if narrative.score > 0 else Direction.SELL
     if primary == "NO_NEWS":
-        body = f"No relevant coverage of {name} in the window, and {tape}"
+        body = f"No relevant coverage of {name} in the window{_last_story(narrative, signal.as_of)}, and {tape}"
     elif primary == "WEAK_NARRATIVE":
         sources = join_names(sorted({c.source for c in narrative.contributions}))
         body = f"Coverage of {name} from {sources or 'the feeds'} takes no clear side, and {tape}"
     elif primary == "PRICE_AHEAD_OF_STORY":
-        lean = Direction.BUY if narrative.score > 0 else Direction.SELL
         body = f"{_capital(_sources_clause(narrative, lean, name))}, but {tape}, already past what the story supports"
+    elif primary == "NEGATIVE_CONFIRMATION":
+        body = f"{_capital(_sources_clause(narrative, lean, name))}, but {tape}, firmly the other way"
     elif primary == "NO_EDGE":
-        lean = Direction.BUY if narrative.score > 0 else Direction.SELL
         body = f"{_capital(_sources_clause(narrative, lean, name))} and {tape}, neither far enough apart nor firmly together to act on"
     elif primary.startswith("CONFIRMED"):
         body = f"{_capital(_sources_clause(narrative, signal.direction, name))} and {tape}, so story and tape agree"
     else:
         body = f"{_capital(_sources_clause(narrative, signal.direction, name))} while {tape}"
-    lead = _lead_story(narrative, signal.direction)
-    line = f"{body}; {lead}. {_invalidation(signal)}" if lead else f"{body}. {_invalidation(signal)}"
+    lead = _lead_story(narrative, signal.direction if signal.actionable else lean, signal.as_of)
+    line = f"{body}; {lead}." if lead else f"{body}."
+    if primary.startswith("DIVERGENCE"):
+        disagreement = _disagreement(signal)
+        line += f" {disagreement}" if disagreement else ""
+        line += _counter_story(narrative, 1 if signal.direction is Direction.BUY else -1)
+    line += _caveats(narrative)
+    if "TRACK_RECORD_AGAINST" in signal.reason_codes:
+        line += " Calls like this have lately been wrong more often than right, so it is not worth a trade."
+    line += " " + _invalidation(signal)
     if has_number(line):  # an asset or source name with a digit; never let a number through
         line = _DIGIT.sub("", line)
     return line

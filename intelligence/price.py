@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -25,6 +25,8 @@ WEEKDAY_TIMESCALES = {"short": DAY, "mid": 7 * DAY, "long": 28 * DAY}
 WEIGHTS = {"short": 0.25, "mid": 0.40, "long": 0.35}
 # Volume over the short window at 2x its baseline lifts the score by at most this fraction.
 VOLUME_BOOST = 0.10
+# A shortest-timescale score at least this far against the others is a counter-move volume cannot confirm.
+COUNTER_MOVE = 0.15
 # A per-bar volatility below this means the price did not move (a halted or frozen feed).
 VOL_FLOOR = 1e-6
 MIN_VOL_BARS = 12  # returns needed in the lookback before older bars are drawn in
@@ -48,6 +50,9 @@ class PriceScore:
     last_bar_end: datetime
     bars_used: int
     problems: tuple[Problem, ...]
+    horizons: dict[str, timedelta] = field(default_factory=dict)  # the span each timescale looked back
+    # Where the last close sits in the high-low range of the longest timescale: 0 at the low, 1 at the high.
+    range_position: float | None = None
 
 
 def is_weekday_series(interval: timedelta, starts: Sequence[datetime]) -> bool:
@@ -138,7 +143,11 @@ def score_price(
 
     short = min(horizons[n] for n in scores)
     ratio = series.volume_ratio(last_end - short, last_end - lookback, problems)
-    combined = _combine(scores, ratio)
+    # Volume confirms the tape unless the latest (shortest) move clearly goes against it: heavy
+    # trading into a counter-move is a possible turn, not a confirmation.
+    latest = scores[min(scores, key=lambda n: horizons[n])]
+    against = abs(latest) >= COUNTER_MOVE and latest * sum(scores.values()) < 0
+    combined = _combine(scores, min(ratio, 1.0) if against else ratio)
     signs = {math.copysign(1.0, s) if s != 0 else 0.0 for s in scores.values()}
     return PriceScore(
         score=combined,
@@ -151,6 +160,8 @@ def score_price(
         last_bar_end=last_end,
         bars_used=len(series.close) - min(earliest, vol_start),
         problems=tuple(problems),
+        horizons={name: horizons[name] for name in scores},
+        range_position=_range_position(tail, last_end - max(horizons[n] for n in scores), interval),
     )
 
 
@@ -195,6 +206,14 @@ def _tail(bars: Sequence[Bar], since: datetime, interval: timedelta) -> Sequence
     # ... and never fewer than the minimum, so a gap in the lookback still leaves a volatility sample.
     first = min(first, len(bars) - min_bars(interval))
     return bars[max(first, 0):]
+
+
+def _range_position(bars: Sequence[Bar], since: datetime, interval: timedelta) -> float | None:
+    inside = [b for b in bars if b.start + interval > since]
+    if not inside:
+        return None
+    low, high = min(b.low for b in inside), max(b.high for b in inside)
+    return (inside[-1].close - low) / (high - low) if high > low else None
 
 
 def _combine(scores: Mapping[str, float], volume_ratio: float) -> float:

@@ -1,20 +1,43 @@
-"""Where story and tape disagree: divergence, direction, probability and reason codes per asset."""
+"""Where story and tape disagree: direction, probability, conviction and reason codes per asset.
+
+Reason codes, primary first:
+- NO_NEWS, WEAK_NARRATIVE: nothing to act on.
+- DIVERGENCE_BULLISH / DIVERGENCE_BEARISH: the story is ahead of the tape by at least the trigger;
+  the call is that price catches up.
+- CONFIRMED_BULLISH / CONFIRMED_BEARISH: story and tape lean the same way, firmly.
+- PRICE_AHEAD_OF_STORY: the tape has already run further than the story supports.
+- NEGATIVE_CONFIRMATION: the tape firmly confirms the opposite of the story (aligned on every
+  timescale, strong or on heavy volume): the market has heard the story and disagrees; no call.
+- NO_EDGE: neither far enough apart nor firmly together.
+Context: DIVERGENT_SHORT/MID/LONG (timescales where the story leads the tape), ADAPTIVE_TRIGGER,
+HYPE_CASCADE_BULLISH/BEARISH, VOLUME_HEAVY/LIGHT, TAPE_ALIGNED, SINGLE_SOURCE, SOURCES_SPLIT,
+DUPLICATES_FOLDED, ECHOED, PRICE_DATA_ISSUES, CALIBRATED / UNCALIBRATED (for calls),
+TRACK_RECORD_AGAINST (a call whose calibrated probability is below one half).
+"""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Sequence
 
+from intelligence.calibration import Calibrator
+from intelligence.divergence import DEFAULT_TRIGGER, Divergence, Trigger, measure_divergence
 from intelligence.narrative import NarrativeScore
 from intelligence.price import PriceScore
 from intelligence.types import Direction
 
 # The story must lean at least this far to be worth acting on.
 NARRATIVE_MIN = 0.12
-# Story ahead of the tape by at least this much (on the [-2, 2] scale of narrative - price).
-DIVERGENCE_MIN = 0.30
+# Story ahead of the tape by at least this much (on the [-2, 2] scale of narrative - price),
+# when no history adapts the trigger.
+DIVERGENCE_MIN = DEFAULT_TRIGGER
 # Both leaning the same way at least this far is a confirmation.
 CONFIRMATION_MIN = 0.20
+# The tape confirms the opposite of the story: aligned against it and this strong ...
+NEGATIVE_STRONG = 0.6
+# ... or at least this strong on heavy volume.
+NEGATIVE_ON_VOLUME = 0.35
 # Before outcomes exist to calibrate against, never claim more than this edge over a coin flip.
 MAX_PRIOR_EDGE = 0.15
 # Evidence mass at which the probability keeps half of its edge.
@@ -35,6 +58,11 @@ class Signal:
     narrative: NarrativeScore
     price: PriceScore
     reason_codes: tuple[str, ...]
+    divergences: dict[str, float] = field(default_factory=dict)  # per timescale
+    trigger: Trigger | None = None
+    prior: float | None = None  # the uncalibrated probability, for the artifact
+    probability_method: str = "prior"  # "prior" or "platt"
+    calibration_count: int = 0  # resolved calls the calibrator had seen
 
     @property
     def actionable(self) -> bool:
@@ -45,14 +73,14 @@ def _sign(x: float) -> int:
     return (x > 0) - (x < 0)
 
 
-def classify(narrative: float, price: float) -> tuple[Direction, str]:
-    """Direction and the primary reason code from the two scores alone."""
+def classify(narrative: float, price: float, threshold: float = DIVERGENCE_MIN) -> tuple[Direction, str]:
+    """Direction and the primary reason code from the two scores and the divergence trigger."""
     divergence = narrative - price
     lean = _sign(narrative)
     side = Direction.BUY if lean > 0 else Direction.SELL
     if abs(narrative) < NARRATIVE_MIN:
         return Direction.HOLD, "WEAK_NARRATIVE"
-    if abs(divergence) >= DIVERGENCE_MIN:
+    if abs(divergence) >= threshold:
         if _sign(divergence) == lean:
             return side, "DIVERGENCE_BULLISH" if lean > 0 else "DIVERGENCE_BEARISH"
         # The tape has run further than the story: nothing left for the price to catch up on.
@@ -62,8 +90,23 @@ def classify(narrative: float, price: float) -> tuple[Direction, str]:
     return Direction.HOLD, "NO_EDGE"
 
 
-def _context_codes(narrative: NarrativeScore, price: PriceScore) -> list[str]:
+def negative_confirmation(narrative: float, price: PriceScore) -> bool:
+    """The tape firmly says the opposite of the story on every timescale."""
+    against = _sign(price.score) == -_sign(narrative) != 0
+    strong = abs(price.score) >= NEGATIVE_STRONG or (
+        abs(price.score) >= NEGATIVE_ON_VOLUME and price.volume_ratio >= VOLUME_HIGH
+    )
+    return against and price.aligned and strong
+
+
+def _context_codes(narrative: NarrativeScore, price: PriceScore, divergence: Divergence) -> list[str]:
     codes = []
+    if abs(narrative.score) >= NARRATIVE_MIN:
+        codes += [f"DIVERGENT_{name.upper()}" for name in divergence.diverging(_sign(narrative.score))]
+    if divergence.trigger.adaptive:
+        codes.append("ADAPTIVE_TRIGGER")
+    if narrative.hype is not None and narrative.hype.flagged:
+        codes.append("HYPE_CASCADE_BULLISH" if narrative.hype.side > 0 else "HYPE_CASCADE_BEARISH")
     if price.volume_ratio >= VOLUME_HIGH:
         codes.append("VOLUME_HEAVY")
     elif price.volume_ratio <= VOLUME_LOW:
@@ -76,16 +119,23 @@ def _context_codes(narrative: NarrativeScore, price: PriceScore) -> list[str]:
         codes.append("SOURCES_SPLIT")
     if narrative.duplicates_folded:
         codes.append("DUPLICATES_FOLDED")
+    if narrative.echoes:
+        codes.append("ECHOED")
     if price.problems:
         codes.append("PRICE_DATA_ISSUES")
     return codes
 
 
-def conviction(narrative: NarrativeScore, divergence: float, direction: Direction) -> float:
+def conviction(narrative: NarrativeScore, divergence: float, direction: Direction,
+               threshold: float = DIVERGENCE_MIN) -> float:
+    """In [0, 1]: story strength, how far past the trigger the disagreement is, how many voices carry it."""
+    reach = min(1.0, abs(divergence) / (2.0 * threshold))
     if direction is Direction.HOLD:
         # Still ranked, so an asset where story and tape nearly split shows above a quiet one.
-        return 0.5 * abs(narrative.score) * min(1.0, abs(divergence))
-    return min(1.0, abs(narrative.score) * (0.5 + 0.5 * min(1.0, abs(divergence))) * 2.0)
+        return 0.5 * abs(narrative.score) * reach
+    # One voice is one reading: a story carried by several outlets earns the full strength.
+    voices = 0.75 + 0.25 * min(1.0, max(0.0, narrative.effective_sources - 1.0)) if narrative.effective_sources else 1.0
+    return min(1.0, abs(narrative.score) * (0.5 + 0.5 * reach) * 2.0 * voices)
 
 
 def prior_probability(strength: float, mass: float) -> float:
@@ -95,24 +145,51 @@ def prior_probability(strength: float, mass: float) -> float:
 
 
 def build_signal(
-    symbol: str, as_of: datetime, narrative: NarrativeScore, price: PriceScore, horizon: timedelta
+    symbol: str,
+    as_of: datetime,
+    narrative: NarrativeScore,
+    price: PriceScore,
+    horizon: timedelta,
+    history: Sequence[float] = (),
+    calibrator: Calibrator | None = None,
 ) -> Signal:
+    """`history`: this asset's recent divergences (adapts the trigger); `calibrator`: fitted on past outcomes."""
+    divergence = measure_divergence(narrative.score, price.score, price.timescales, history)
+    threshold = divergence.trigger.threshold
     if narrative.headline_count == 0:
         direction, primary = Direction.HOLD, "NO_NEWS"
     else:
-        direction, primary = classify(narrative.score, price.score)
-    divergence = narrative.score - price.score
-    strength = conviction(narrative, divergence, direction)
-    probability = prior_probability(strength, narrative.mass) if direction is not Direction.HOLD else None
+        direction, primary = classify(narrative.score, price.score, threshold)
+        if primary.startswith("DIVERGENCE") and negative_confirmation(narrative.score, price):
+            direction, primary = Direction.HOLD, "NEGATIVE_CONFIRMATION"
+    strength = conviction(narrative, divergence.combined, direction, threshold)
+    codes = [primary, *_context_codes(narrative, price, divergence)]
+    probability = prior = None
+    method = "prior"
+    if direction is not Direction.HOLD:
+        prior = prior_probability(strength, narrative.mass)
+        probability = calibrator.probability(prior, strength, direction) if calibrator else prior
+        method = calibrator.method if calibrator else "prior"
+        codes.append("CALIBRATED" if method == "platt" else "UNCALIBRATED")
+        if probability < 0.5:
+            # The record says calls like this lose more often than they win. The call stands, so its
+            # outcome keeps teaching the calibrator (a veto would freeze what it knows), but it is
+            # flagged and sizes to nothing.
+            codes.append("TRACK_RECORD_AGAINST")
     return Signal(
         symbol=symbol,
         as_of=as_of,
         direction=direction,
         probability=probability,
         conviction=strength,
-        divergence=divergence,
+        divergence=divergence.combined,
         horizon=horizon,
         narrative=narrative,
         price=price,
-        reason_codes=(primary, *_context_codes(narrative, price)),
+        reason_codes=tuple(codes),
+        divergences=divergence.per_timescale,
+        trigger=divergence.trigger,
+        prior=prior,
+        probability_method=method,
+        calibration_count=calibrator.count if calibrator else 0,
     )

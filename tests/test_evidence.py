@@ -2,11 +2,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from intelligence.evidence import describe_tape, evidence_line, has_number, join_names
+from pathlib import Path
+
+import pytest
+
+from intelligence.assets import CATALOGUE
+from intelligence.cycle import CycleParams
+from intelligence.evidence import describe_tape, evidence_line, has_number, join_names, span_words
 from intelligence.narrative import Contribution, NarrativeScore
 from intelligence.price import PriceScore
 from intelligence.signal import build_signal
 from intelligence.types import Direction
+from intelligence.relevance import relevant_headlines
+from intelligence.walk_forward import WalkConfig, walk_forward
+from providers.bars import read_bars
+from providers.replay_news import read_news
+from providers.sentiment_models import load_backend
 from tests.conftest import utc
 
 AS_OF = utc(2025, 12, 13, 10, 14)
@@ -34,8 +45,18 @@ def test_join_names_reads_like_english_and_drops_names_with_digits() -> None:
 
 def test_tape_description_names_each_timescale_that_says_something_new() -> None:
     text = describe_tape(_price(0.3, -0.5, -0.5, volume_ratio=0.5))
-    assert text == "the tape is slipping over the day but edging up in recent hours on light volume"
-    assert describe_tape(_price(0.0, 0.0, 0.0)) == "the tape is flat over the day"
+    assert text == "the tape is slipping over the day and the past few days but edging up in recent hours on light volume"
+    assert describe_tape(_price(0.0, 0.0, 0.0)) == "the tape is flat over the day, over the past few days and in recent hours on ordinary volume"
+
+
+def test_spans_in_words_follow_the_bar_size() -> None:
+    day = timedelta(days=1)
+    assert span_words("short", day, daily=True) == "over the last session"
+    assert span_words("mid", 7 * day, daily=True) == "over the past week"
+    assert span_words("long", 28 * day, daily=True) == "over the past month"
+    assert span_words("short", timedelta(hours=4), daily=False) == "in recent hours"
+    assert span_words("mid", day, daily=False) == "over the day"
+    assert span_words("long", 3 * day, daily=False) == "over the past few days"
 
 
 def test_bullish_divergence_line_names_sources_tape_story_and_invalidation() -> None:
@@ -45,7 +66,8 @@ def test_bullish_divergence_line_names_sources_tape_story_and_invalidation() -> 
     line = evidence_line(signal)
     assert line.startswith("Decrypt and CoinDesk lean bullish on Ethereum though The Block leans the other way while the tape is")
     assert "\u201cEther rallies as treasuries keep buying\u201d" in line
-    assert line.endswith("It is wrong if price keeps sliding while the coverage stays upbeat.")
+    # What would prove it wrong names the timescale where the tape is weakest and the source to watch.
+    assert line.endswith("It is wrong if price keeps sliding over the day while the coverage stays upbeat or Decrypt turns sour.")
 
 
 def test_headlines_with_numbers_are_not_quoted() -> None:
@@ -64,3 +86,42 @@ def test_different_signals_get_different_sentences() -> None:
         ]
     }
     assert len(lines) == 5 and not any(has_number(line) for line in lines)
+
+
+# --- on real headlines: the March-April 2018 replay copy, scored by the embedded sentiment model ----
+
+REPLAY = Path(__file__).resolve().parent / "data" / "replay"
+
+
+@pytest.fixture(scope="module")
+def replay_signals():
+    headlines = [h for name in ("cnbc_headlines.csv", "guardian_headlines.csv", "reuters_headlines.csv")
+                 for h in read_news(REPLAY / name).headlines]
+    mentions = relevant_headlines(CATALOGUE["SPY"], headlines)
+    backend = load_backend("embedded", "unused").backend
+    polarity = dict(zip((m.headline.content_hash for m in mentions), backend.score([m.headline.title for m in mentions])))
+    bars = read_bars(REPLAY / "spy_daily.csv", "SPY")
+    params = CycleParams(timedelta(hours=24), timedelta(hours=72), timedelta(hours=24), timedelta(hours=24))
+    config = WalkConfig(params, history_length=60, min_outcomes=30, start=utc(2018, 2, 26))
+    return walk_forward(CATALOGUE["SPY"], mentions, polarity, bars.bars, bars.interval, config).signals
+
+
+def test_real_signals_get_their_own_sentences(replay_signals) -> None:
+    lines = [evidence_line(s) for s in replay_signals]
+    assert len(lines) > 30
+    assert len(set(lines)) == len(lines)  # no two sessions share a sentence
+    assert not any(has_number(line) for line in lines)
+    # Daily bars are described in sessions, weeks and months, never in hours.
+    assert all("recent hours" not in line and "over the day" not in line for line in lines)
+    assert any("over the last session" in line for line in lines)
+
+
+def test_real_calls_quote_their_story_and_say_what_would_prove_them_wrong(replay_signals) -> None:
+    calls = [s for s in replay_signals if s.actionable]
+    assert calls
+    for signal in calls:
+        line = evidence_line(signal)
+        assert "It is wrong if" in line
+        assert any(source in line for source in ("Reuters", "CNBC", "Guardian"))
+    quoted = [s for s in calls if "\u201c" in evidence_line(s)]
+    assert quoted and all(any(c.title in evidence_line(s) for c in s.narrative.contributions) for s in quoted)

@@ -5,7 +5,10 @@ from datetime import timedelta
 import pytest
 
 from intelligence.assets import CATALOGUE
-from intelligence.narrative import decay, fold_duplicates, narrative_score
+from hypothesis import given
+from hypothesis import strategies as st
+
+from intelligence.narrative import decay, fold_duplicates, huber_center, narrative_score
 from intelligence.relevance import Mention, relevant_headlines
 from intelligence.types import Headline, Polarity
 from tests.conftest import utc
@@ -40,12 +43,22 @@ def test_fresh_news_outweighs_old_news() -> None:
 
 
 def test_one_loud_source_does_not_outvote_several() -> None:
-    loud = [_m(f"Bitcoin doom story {chr(65 + i)}", 1, "Loud") for i in range(9)]
-    quiet = [_m("Bitcoin rebounds", 1, "A"), _m("Bitcoin demand returns", 1, "B"), _m("Bitcoin buyers step in", 1, "C")]
+    # Real, distinct Reuters stories from the March 2018 tariff sell-off against one story each from
+    # CNBC and the Guardian (tests/data/replay); polarity hand-labelled.
+    loud = [_m(t, 1, "Reuters") for t in (
+        "Wall Street nosedives as investors flee on trade war fears",
+        "Trade war fears roil equity markets while yen, bonds gain",
+        "Instant View: U.S. stocks tumble on trade worries",
+        "Equities, commodities hit by trade war worries",
+    )]
+    quiet = [_m("Cramer: Trump, the Fed and the cloud can get this market back on track", 1, "CNBC"),
+             _m("Dow Jones rallies strongly after China promises lower tariffs", 1, "Guardian")]
     polarity = {m.headline.content_hash: BEAR for m in loud} | {m.headline.content_hash: BULL for m in quiet}
     score = narrative_score(loud + quiet, polarity, AS_OF, HALF_LIFE, WINDOW)
-    # Nine bearish items against three bullish ones, yet per source the bulls are three to one.
+    # Four bearish stories against two bullish ones, yet per source the bulls are two to one.
+    assert score.headline_count == 6 and score.duplicates_folded == 0
     assert score.score == pytest.approx(0.0, abs=0.01)
+    assert score.effective_sources == pytest.approx(2 ** 1.5)  # shares one half, a quarter, a quarter
 
 
 def test_more_evidence_means_a_stronger_score_for_the_same_lean() -> None:
@@ -78,3 +91,41 @@ def test_real_snapshot_headlines_score_within_bounds(embedded_headlines) -> None
         assert -1.0 <= score.score <= 1.0
         assert score.headline_count <= len(mentions)
         assert abs(score.score) <= abs(score.raw) + 1e-12
+
+
+def test_decay_runs_from_each_headlines_own_time() -> None:
+    fresh, old = _m("Wall Street roars back as trade war fears fade", 0, "Reuters"), _m("Global stocks bounce on report of U.S.-China trade talks", 24, "CNBC")
+    score = narrative_score([fresh, old], {fresh.headline.content_hash: BULL, old.headline.content_hash: BULL}, AS_OF, HALF_LIFE, WINDOW)
+    weights = {c.title: c.weight for c in score.contributions}
+    assert weights[old.headline.title] / weights[fresh.headline.title] == pytest.approx(decay(timedelta(hours=24), HALF_LIFE))
+
+
+def test_copies_fold_and_count_once() -> None:
+    first = _m("U.S. job gains smallest in six months, wage growth firming", 3, "Reuters")
+    copy = _m("Instant view: U.S. job gains smallest in six months, wage growth picks up", 2, "Reuters")
+    echo = _m("U.S. job gains smallest in six months, wage growth firming", 1, "CNBC")
+    polarity = {m.headline.content_hash: BEAR for m in (first, copy, echo)}
+    score = narrative_score([echo, copy, first], polarity, AS_OF, HALF_LIFE, WINDOW)
+    assert score.headline_count == 1 and score.duplicates_folded == 2 and score.headlines_seen == 3
+    assert (score.exact_duplicates, score.near_duplicates, score.echoes) == (1, 1, 1)
+    (story,) = score.contributions
+    assert story.title == first.headline.title and story.echoes == ("CNBC",)
+
+
+def test_one_extreme_story_moves_the_robust_centre_less_than_the_mean() -> None:
+    mild = [_m(t, 1, s) for t, s in (
+        ("Wall Street gains on earnings optimism, waning Syria jitters", "Reuters"),
+        ("Wall Street rises as Chinese president eases trade worries", "CNBC"),
+        ("Global stocks up as Xi calms U.S.-China trade fears; oil rallies", "Guardian"),
+    )]
+    outlier = _m("Wall Street nosedives as investors flee on trade war fears", 1, "Decrypt")
+    polarity = {m.headline.content_hash: Polarity(0.6, 0.1, 0.3) for m in mild} | {outlier.headline.content_hash: Polarity(0.0, 1.0, 0.0)}
+    score = narrative_score(mild + [outlier], polarity, AS_OF, HALF_LIFE, WINDOW)
+    assert score.mean < score.raw < 0.5  # pulled toward the outlier, but less than the mean is
+    assert huber_center([0.5, 0.5, 0.5, -1.0], [1, 1, 1, 1]) > sum([0.5, 0.5, 0.5, -1.0]) / 4
+
+
+@given(st.lists(st.tuples(st.floats(-1, 1), st.floats(0.01, 5)), min_size=1, max_size=30))
+def test_huber_centre_lies_within_the_values(pairs) -> None:
+    values, weights = zip(*pairs)
+    assert min(values) - 1e-9 <= huber_center(values, weights) <= max(values) + 1e-9

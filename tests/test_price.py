@@ -251,3 +251,14 @@ def test_nine_assets_score_in_milliseconds() -> None:
     for history in histories:
         score_price(history.bars, as_of, history.interval)
     assert time.perf_counter() - began < 0.5  # typically ~10 ms; the bound only catches a regression
+
+
+def test_heavy_volume_into_a_counter_move_does_not_confirm_the_trend() -> None:
+    # A noisy climb for a week, then four hours of selling on four times the volume.
+    rng = np.random.default_rng(5)
+    climb = list(100 * np.exp(np.cumsum(0.002 + rng.normal(0, 0.003, 196))))
+    closes = climb + [climb[-1] * 0.997 ** k for k in range(1, 5)]
+    loud = score_price(make_bars(closes, [100.0] * 196 + [400.0] * 4), end_of(make_bars(closes)), HOUR)
+    quiet = score_price(make_bars(closes), end_of(make_bars(closes)), HOUR)
+    assert loud.timescales["short"] < -0.15 < 0 < loud.score
+    assert loud.volume_ratio > 2 and loud.score == pytest.approx(quiet.score)

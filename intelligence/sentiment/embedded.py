@@ -1,4 +1,4 @@
-"""The embedded sentiment model: hashed n-gram features and a multinomial logistic regression.
+"""The embedded sentiment model: hashed n-gram logistic regression, then a stack over it and the rules.
 
 Pure: no file, no clock. The loader (providers/embedded_sentiment.py) reads the arrays and
 the training script (scripts/train_embedded_sentiment.py) fits them, both through the
@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from intelligence.sentiment import rules
 from intelligence.sentiment.base import LABELS
 from intelligence.types import Polarity
 
@@ -183,13 +184,43 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+@dataclass(frozen=True)
+class Stack:
+    """The second stage: the n-gram model's log-probabilities and the rule features, weighed together.
+
+    Rows of `weights` are the three log-probabilities (LABELS order) then rules.FEATURE_NAMES; its
+    columns follow LABELS. Fitted on out-of-fold predictions, so the rules get the weight they earn
+    next to an honest n-gram model rather than one that has memorised its training rows.
+    """
+
+    weights: np.ndarray
+    bias: np.ndarray
+    rules_version: str
+
+    def __post_init__(self) -> None:
+        k = len(LABELS)
+        _check_array("stack weights", self.weights, (k + len(rules.FEATURE_NAMES), k))
+        _check_array("stack bias", self.bias, (k,))
+        if self.rules_version != rules.RULES_VERSION:
+            raise ValueError(
+                f"the stack was fitted for rules {self.rules_version!r}, this code has {rules.RULES_VERSION!r}; "
+                "retrain with scripts/train_embedded_sentiment.py"
+            )
+
+
+def stack_inputs(base: np.ndarray, texts: Sequence[str], max_chars: int) -> np.ndarray:
+    """(n, 3 + F): log-probabilities of the first stage beside the rule features."""
+    return np.hstack([np.log(np.clip(base, 1e-6, 1.0)), rules.features(texts, max_chars)])
+
+
 class EmbeddedSentiment:
     """SentimentBackend over already-loaded arrays; columns of `weights` follow LABELS."""
 
     name = "embedded"
 
     def __init__(
-        self, config: FeatureConfig, idf: np.ndarray, weights: np.ndarray, bias: np.ndarray, version: str
+        self, config: FeatureConfig, idf: np.ndarray, weights: np.ndarray, bias: np.ndarray, version: str,
+        stack: Stack | None = None,
     ) -> None:
         d, k = config.n_features, len(LABELS)
         _check_array("idf", idf, (d,))
@@ -201,14 +232,22 @@ class EmbeddedSentiment:
         self._idf = idf.astype(np.float64)
         self._weights = weights.astype(np.float64)
         self._bias = bias.astype(np.float64)
+        self._stack = stack
 
     def features(self, texts: Sequence[str]) -> SparseRows:
         return tfidf(term_counts(texts, self.config), self._idf)
+
+    def base_probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, 3) of the n-gram model alone, in LABELS order."""
+        return softmax(linear_scores(self.features(texts), self._weights, self._bias))
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 3) in LABELS order; a text with no features at all (empty, punctuation) is neutral."""
         x = self.features(texts)
         probs = softmax(linear_scores(x, self._weights, self._bias))
+        if self._stack is not None:
+            inputs = stack_inputs(probs, texts, self.config.max_chars)
+            probs = softmax(inputs @ self._stack.weights.astype(np.float64) + self._stack.bias.astype(np.float64))
         probs[np.diff(x.indptr) == 0] = [getattr(NEUTRAL, label) for label in LABELS]
         return probs
 

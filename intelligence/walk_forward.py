@@ -1,0 +1,113 @@
+"""Walk-forward replay as a pure loop over the live cycle: at each as-of, only what was known then.
+
+At every session start (a bar's start time) the loop gives `run_cycle` the headlines known by then
+(inside the narrative window), the bars that closed by then, the divergences of earlier cycles and
+a calibrator fitted on the outcomes of earlier calls whose exit bar closed strictly before as-of.
+The session calendar is taken from the bars' start times: an exchange publishes its calendar in
+advance, and the bar's prices are not used until it has closed.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Mapping, Sequence
+
+from intelligence.calibration import Calibrator, Resolved, fit_calibrator
+from intelligence.cycle import CycleParams, CycleState, run_cycle
+from intelligence.outcomes import resolve_outcome
+from intelligence.relevance import Mention
+from intelligence.signal import Signal
+from intelligence.types import Asset, Bar, Polarity
+
+MAX_PROBLEMS = 20
+_NUMBER = re.compile(r"\d+(?:[.:-]\d+)*")
+
+
+@dataclass(frozen=True)
+class WalkConfig:
+    params: CycleParams
+    history_length: int  # earlier divergences that adapt the trigger
+    min_outcomes: int  # resolved calls before the calibrator fits
+    start: datetime | None = None  # first as-of (inclusive)
+    end: datetime | None = None  # last as-of (exclusive)
+
+
+@dataclass
+class WalkResult:
+    signals: list[Signal] = field(default_factory=list)
+    sessions: int = 0  # as-ofs visited
+    skipped: Counter[str] = field(default_factory=Counter)  # why a session made no signal -> count
+    problems: Counter[str] = field(default_factory=Counter)  # distinct data problems -> sessions affected
+    calibrator: Calibrator | None = None  # the last one used
+    resolved: int = 0  # calls resolved by the end
+
+
+@dataclass
+class _Call:
+    as_of: datetime
+    signal: Signal
+
+
+def walk_forward(
+    asset: Asset,
+    mentions: Sequence[Mention],
+    polarity: Mapping[str, Polarity],
+    bars: Sequence[Bar],
+    interval: timedelta,
+    config: WalkConfig,
+) -> WalkResult:
+    params = config.params
+    ordered = sorted(mentions, key=lambda m: (m.headline.published, m.headline.id))
+    published = [m.headline.published for m in ordered]
+    ends = [b.start + interval for b in bars]
+    result = WalkResult()
+    history: list[float] = []
+    pending: list[_Call] = []
+    resolved: list[Resolved] = []
+    for bar in bars:
+        as_of = bar.start
+        if (config.start and as_of < config.start) or (config.end and as_of >= config.end):
+            continue
+        result.sessions += 1
+        known_bars = bars[:bisect_right(ends, as_of)]
+        pending = _resolve(pending, resolved, known_bars, interval, as_of, params.horizon)
+        calibrator = fit_calibrator(resolved, config.min_outcomes)
+        # The window, and the one story before it: what the news said last when the window is empty.
+        first = max(bisect_left(published, as_of - params.window) - 1, 0)
+        window = ordered[first:bisect_right(published, as_of)]
+        state = CycleState({asset.symbol: history[-config.history_length:] if config.history_length else []},
+                           calibrator)
+        outcome = run_cycle(as_of, [asset], {asset.symbol: window}, polarity, {asset.symbol: known_bars},
+                            interval, params, state)
+        for problem in outcome.problems:
+            # Grouped by kind: "need at least # bars" is one reason, whatever the count that day.
+            kind = _NUMBER.sub("#", str(problem))
+            if not outcome.signals:
+                result.skipped[kind] += 1
+            elif len(result.problems) < MAX_PROBLEMS or kind in result.problems:
+                result.problems[kind] += 1
+        for signal in outcome.signals:
+            result.signals.append(signal)
+            if signal.narrative.headline_count:
+                history.append(signal.divergence)
+            if signal.actionable:
+                pending.append(_Call(as_of, signal))
+        result.calibrator = calibrator
+    result.resolved = len(resolved)
+    return result
+
+
+def _resolve(pending: list[_Call], resolved: list[Resolved], known_bars: Sequence[Bar], interval: timedelta,
+             as_of: datetime, horizon: timedelta) -> list[_Call]:
+    """Moves calls whose exit bar closed strictly before as-of into `resolved`; returns those still open."""
+    still = []
+    for call in pending:
+        outcome = resolve_outcome(call.as_of, call.signal.direction, horizon, known_bars, interval)
+        if outcome is not None and outcome.exit_time < as_of:
+            resolved.append(Resolved(call.signal.conviction, call.signal.direction, outcome.hit))
+        else:
+            still.append(call)
+    return still
