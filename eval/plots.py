@@ -1,0 +1,103 @@
+"""The two pictures of an evaluation, drawn to be read at a glance on a phone: big type, few marks."""
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display anywhere this runs: servers, CI, the scheduler thread
+
+import matplotlib.dates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from eval.metrics import CalibrationBin  # noqa: E402
+from eval.report import EquityPoint  # noqa: E402
+
+SIZE = (7.0, 7.0)  # inches: square, so a phone shows it whole in portrait
+DPI = 150
+STYLE = {
+    "font.size": 17, "axes.titlesize": 21, "axes.labelsize": 18, "xtick.labelsize": 15, "ytick.labelsize": 15,
+    "legend.fontsize": 15, "axes.spines.top": False, "axes.spines.right": False,
+}
+ENGINE = "#1f5fbf"
+NEUTRAL = "#8a8a8a"
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _empty(ax: plt.Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, transform=ax.transAxes, color=NEUTRAL)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def reliability_png(bins: Sequence[CalibrationBin], count: int, ece: float | None, subtitle: str = "") -> bytes:
+    """Said vs happened per probability bin; dot area follows how many signals are behind it."""
+    with plt.rc_context(STYLE):
+        figure, ax = plt.subplots(figsize=SIZE)
+        filled = [b for b in bins if b.count and b.mean_probability is not None and b.hit_rate is not None]
+        title = "Did the odds come true?"
+        if not filled:
+            _empty(ax, "No resolved signals yet")
+        else:
+            ax.plot([0, 1], [0, 1], linestyle="--", color=NEUTRAL, linewidth=2, label="perfectly calibrated")
+            largest = max(b.count for b in filled)
+            xs = [b.mean_probability for b in filled]
+            ys = [b.hit_rate for b in filled]
+            ax.plot(xs, ys, color=ENGINE, linewidth=2.5, zorder=2)
+            ax.scatter(xs, ys, s=[120 + 700 * b.count / largest for b in filled], color=ENGINE, zorder=3,
+                       label="signals")
+            for b in filled:  # neighbouring bins label above and below in turn, so labels never collide
+                above = round(b.low * len(bins)) % 2 == 0
+                ax.annotate(f"n={b.count}", (b.mean_probability, b.hit_rate), textcoords="offset points",
+                            xytext=(0, 22 if above else -24), ha="center", va="bottom" if above else "top",
+                            fontsize=14)
+            ax.set_xlim(-0.02, 1.02)
+            ax.set_ylim(-0.04, 1.08)
+            ax.set_xlabel("Said: chance right")
+            ax.set_ylabel("Happened: share right")
+            ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+            ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+            ax.legend(loc="upper left", frameon=False)
+            ax.grid(alpha=0.25)
+        detail = f"{count} resolved" + (f" · calibration error {ece:.0%}" if ece is not None else "")
+        ax.set_title(f"{title}\n{detail}" + (f"\n{subtitle}" if subtitle else ""), loc="left")
+        return _png(figure)
+
+
+def equity_png(points: Sequence[EquityPoint], subtitle: str = "") -> bytes:
+    """Cumulative return of following every signal, beside always-long on the same windows."""
+    with plt.rc_context(STYLE):
+        figure, ax = plt.subplots(figsize=SIZE)
+        if not points:
+            _empty(ax, "No resolved signals yet")
+        else:
+            times = [p.time for p in points]
+            marker = "o" if len(points) <= 40 else None  # few points: show each exit, many: just the line
+            ax.plot(times, [100 * p.signals for p in points], color=ENGINE, linewidth=3, marker=marker,
+                    label="following signals")
+            ax.plot(times, [100 * p.long_only for p in points], color=NEUTRAL, linewidth=2, linestyle="--",
+                    label="always long, same times")
+            ax.axhline(0, color="black", linewidth=1)
+            ax.set_ylabel("Cumulative return (%)")
+            ax.legend(loc="best", frameon=False)
+            ax.grid(alpha=0.25)
+            if times[0] == times[-1]:  # one exit time: give the axis a span so the locator has days to mark
+                ax.set_xlim(times[0] - timedelta(days=1), times[0] + timedelta(days=1))
+            locator = matplotlib.dates.AutoDateLocator(minticks=2, maxticks=4)
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
+        title = "Following the signals"
+        if points:
+            title += f": {100 * points[-1].signals:+.1f}%\nAlways long: {100 * points[-1].long_only:+.1f}%"
+        ax.set_title(title + (f"\n{subtitle}" if subtitle else ""), loc="left")
+        return _png(figure)

@@ -1,0 +1,147 @@
+"""The weekly summary: a few plain sentences on the past week and on everything so far, plus the
+reliability picture. Chat adapters render it (Telegram HTML, Discord); every number in it comes from
+the evaluation run it names, whose artifacts are written first."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+from config import Settings
+from eval.artifacts import run_directory, write_artifacts
+from eval.pipeline import resolve_store, store_bars, store_report
+from eval.render import verdict
+from eval.report import EvalReport, build_report
+from eval.resolve import BarSource
+from eval.trades import TradeSummary
+from storage.db import Sessions
+
+WEEK = timedelta(days=7)
+BASELINE_LABELS = {"climatology": "the base rate", "price_only": "price alone", "sentiment_only": "news alone"}
+
+
+@dataclass(frozen=True)
+class SummarySection:
+    title: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WeeklySummary:
+    key: str  # one summary per ISO week: a re-run job must not post twice (the outbox dedupes on it)
+    title: str
+    sections: tuple[SummarySection, ...]
+    photo: bytes | None  # reliability.png of the overall evaluation; None when the evaluation failed
+    photo_caption: str
+    artifacts: Path | None  # the eval_runs/<time>/ directory behind every number
+
+    def __str__(self) -> str:  # chat code that formats the summary as a string gets the message, not the bytes
+        return self.text
+
+    @property
+    def text(self) -> str:
+        """The whole message as plain text, title first, a blank line before each section."""
+        out = [self.title]
+        for section in self.sections:
+            out += ["", section.title, *section.lines]
+        return "\n".join(out)
+
+
+def week_key(now: datetime) -> str:
+    year, week, _ = now.isocalendar()
+    return f"weekly-eval:{year}-W{week:02d}"
+
+
+def _scores_line(report: EvalReport) -> str:
+    assert report.engine is not None
+    clim = report.baselines["climatology"]
+    skill = report.engine.brier_skill
+    skill_text = f" (skill {skill:+.0%} against the base rate)" if skill is not None else ""
+    return f"Brier {report.engine.brier:.3f} vs {clim.brier:.3f} for the base rate{skill_text}."
+
+
+def _right_line(report: EvalReport) -> str:
+    c = report.counts
+    hits = sum(1 for r in report.resolutions if r.outcome is not None and r.outcome.hit)
+    interval = report.hit_rate_interval
+    spread = f" (95% interval {interval.low:.0%} to {interval.high:.0%})" if interval else ""
+    return f"{plural(c.resolved, 'signal')} resolved, {hits} right: {report.hit_rate or 0:.0%}{spread}."
+
+
+def _week_lines(week: EvalReport) -> tuple[str, ...]:
+    if week.counts.resolved == 0:
+        return ("No signal resolved this week.",)
+    lines = [_right_line(week)]
+    if week.note:
+        lines.append(week.note)
+    else:
+        lines.append(_scores_line(week))
+    return tuple(lines)
+
+
+def _overall_lines(overall: EvalReport) -> tuple[str, ...]:
+    if overall.engine is None:
+        return (overall.note or "No signal has resolved yet.",)
+    lines = [_right_line(overall)]
+    if overall.note:
+        lines.append(overall.note)
+    lines.append(_scores_line(overall))
+    others = ", ".join(f"{BASELINE_LABELS[name]} {s.brier:.3f}" for name, s in overall.baselines.items()
+                       if name != "climatology")
+    lines.append(f"Brier of the other baselines: {others} (lower is better).")
+    lines.append(f"Calibration error {overall.engine.ece:.1%}: the picture shows said against happened.")
+    if not overall.note:
+        lines.append(verdict(overall))
+    if overall.counts.open:
+        lines.append(f"{plural(overall.counts.open, 'signal')} still inside the horizon.")
+    return tuple(lines)
+
+
+def _trades_lines(trades: TradeSummary | None) -> tuple[str, ...]:
+    if trades is None or not trades.trades:
+        return ("No approved trade has filled yet.",)
+    return (f"{plural(len(trades.trades), 'approved trade')} filled, {len(trades.closed)} closed, "
+            f"{trades.winners} of those in profit; realised P&L {trades.realized_pnl:+,.2f} after fees.",)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def compose(week: EvalReport, overall: EvalReport, now: datetime, artifacts: Path | None, photo: bytes | None) -> WeeklySummary:
+    """The message from two reports: pure, so what chat shows is tested without a scheduler or a bot."""
+    start = (now - WEEK).strftime("%d %b")
+    sections = (
+        SummarySection(f"This week ({start} to {now:%d %b %Y})", _week_lines(week)),
+        SummarySection("Since the first signal", _overall_lines(overall)),
+        SummarySection("Approved trades", _trades_lines(overall.trades)),
+    )
+    if artifacts is not None:
+        sections += (SummarySection("Numbers and pictures", (f"Evaluation run {artifacts.name}",)),)
+    caption = f"Said vs happened: {overall.counts.resolved} resolved signals"
+    return WeeklySummary(week_key(now), "Weekly evaluation", sections, photo, caption, artifacts)
+
+
+def build_weekly_summary(sessions: Sessions, bars: BarSource, now: datetime, runs_dir: Path) -> WeeklySummary:
+    """Resolve what can be resolved, write the evaluation run, and summarise it."""
+    resolutions, duplicates = resolve_store(sessions, bars, now)
+    overall = store_report(sessions, resolutions, duplicates, now)
+    week = build_report(resolutions, "the store's signals, past week", now, resolved_after=now - WEEK)
+    directory = write_artifacts(overall, run_directory(runs_dir, now))
+    return compose(week, overall, now, directory, (directory / "reliability.png").read_bytes())
+
+
+def summary_producer(settings: Settings, sessions: Sessions) -> Callable[[datetime], WeeklySummary]:
+    """What `serve` schedules and `/eval` calls: a fresh read of the bar files each time (they grow)."""
+    def produce(now: datetime) -> WeeklySummary:
+        return build_weekly_summary(sessions, store_bars(settings.bars_dir), now, settings.eval_runs_dir)
+
+    return produce
+
+
+def failure_summary(now: datetime, reason: str) -> WeeklySummary:
+    """What subscribers get when the evaluation itself failed: the fact, not silence and not a traceback."""
+    section = SummarySection("Not available", (f"The weekly evaluation could not be made: {reason}",
+                                               "It will be tried again next week; the operators can run `eval`."))
+    return WeeklySummary(week_key(now), "Weekly evaluation", (section,), None, "", None)
