@@ -13,6 +13,8 @@ from intelligence.signal import Signal
 from intelligence.sizing import suggest_size
 from intelligence.types import Direction
 from storage.models import ProposalRow, SignalRow
+from storage.trading_models import ProposalPlanRow
+from trading import audit
 from trading.proposals import ProposalStatus
 from trading.state import TradingState, read_state
 
@@ -67,6 +69,17 @@ def propose(
     )
     session.add(row)
     session.flush()
+    # What the desk needs later: the suggestion /size multiplies, the stop for risk and brackets,
+    # and how old the price was (the stale-data guard).
+    session.add(ProposalPlanRow(
+        proposal_id=row.id, suggested_quantity=size.quantity, stop_distance=size.stop_distance,
+        signal_as_of=signal.as_of, quote_time=signal.price.last_bar_end,
+    ))
+    audit.append(session, ACTOR, "proposal.proposed", {
+        "proposal_id": row.id, "signal_id": row.signal_id, "symbol": row.symbol, "side": row.side,
+        "quantity": row.quantity, "probability": row.probability, "reference_price": row.reference_price,
+        "stop_distance": size.stop_distance,
+    }, now)
     return ProposalOutcome(row.id, describe(row))
 
 

@@ -1,0 +1,49 @@
+"""One wiring for the shell and chat: the simulated broker without Alpaca keys, Alpaca otherwise."""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Callable
+
+from app.notify import LogNotifier, Notifier
+from config import Settings
+from storage.db import Sessions
+from trading.broker import Broker
+from trading.desk import TradingDesk
+
+log = logging.getLogger(__name__)
+
+LIVE_BANNER = (
+    "*** LIVE TRADING: orders go to Alpaca's live API with REAL MONEY "
+    "(TB_LIVE_TRADING=1 and the confirmation phrase are set) ***"
+)
+
+
+def live_banner(settings: Settings) -> str | None:
+    """The banner to show loudly at start and in status; None when trading is paper or simulated."""
+    return LIVE_BANNER if settings.trading_mode == "live" else None
+
+
+def build_broker(settings: Settings, sessions: Sessions, clock: Callable[[], datetime], bars: object | None = None) -> Broker:
+    if settings.trading_mode == "simulated":
+        from providers.bars import EmbeddedMarketData
+        from trading.sim_broker import BarSource, SimBroker
+
+        source: BarSource = bars if bars is not None else EmbeddedMarketData(settings.bars_dir)  # type: ignore[assignment]
+        return SimBroker(sessions, source, clock, settings.sim_equity, settings.sim_slippage_bps, settings.sim_fee_bps)
+    from trading.alpaca_broker import AlpacaBroker
+
+    assert settings.alpaca_key is not None and settings.alpaca_secret is not None
+    return AlpacaBroker(settings.alpaca_key.get_secret_value(), settings.alpaca_secret.get_secret_value(),
+                        paper=settings.trading_mode != "live", url=settings.alpaca_trading_url,
+                        timeout=settings.broker_timeout_seconds, clock=clock)
+
+
+def build_desk(settings: Settings, sessions: Sessions, clock: Callable[[], datetime], notifier: Notifier | None = None,
+               broker: Broker | None = None, sleep: Callable[[float], None] = time.sleep) -> TradingDesk:
+    banner = live_banner(settings)
+    if banner:
+        log.warning(banner)
+    return TradingDesk(settings, sessions, clock, broker or build_broker(settings, sessions, clock),
+                       notifier or LogNotifier(), sleep)
