@@ -10,7 +10,7 @@ from intelligence.types import Direction
 _ARROW = {Direction.BUY: "BUY ", Direction.SELL: "SELL", Direction.HOLD: "hold"}
 
 
-def _when(ts: datetime | None) -> str:
+def when(ts: datetime | None) -> str:
     return ts.strftime("%Y-%m-%d %H:%M UTC") if ts else "never"
 
 
@@ -22,7 +22,7 @@ def _item(item: DigestItem) -> str:
 
 def render_digest(digest: Digest) -> str:
     lines = [
-        f"Tracer Bullet digest as of {_when(digest.as_of)} (newest headline in the snapshot)",
+        f"Tracer Bullet digest as of {when(digest.as_of)} (newest headline in the snapshot)",
         f"{digest.headline_count} headlines read; sentiment by the {digest.sentiment_backend} model.",
     ]
     if digest.degraded:
@@ -37,7 +37,7 @@ def render_digest(digest: Digest) -> str:
 def render_proposal(p: ProposalView) -> str:
     return (
         f"#{p.id} {p.side.upper()} {p.quantity:.6g} {p.symbol} (about {p.notional:,.0f} USD), "
-        f"{p.probability:.0%} chance right, {p.status}, expires {_when(p.expires_at)}"
+        f"{p.probability:.0%} chance right, {p.status}, expires {when(p.expires_at)}"
     )
 
 
@@ -46,8 +46,8 @@ def render_status(report: StatusReport) -> str:
         f"Trading state: {report.trading_state.value}" + (" (paused)" if report.paused else ""),
         f"Mode: {report.mode}" + ("  *** LIVE TRADING WITH REAL MONEY ***" if report.mode == "live" else ""),
         f"Sentiment backend: {report.sentiment_backend}",
-        f"Last run: {_when(report.last_run)}"
-        + (f" ({report.last_run_status}, data as of {_when(report.last_as_of)})" if report.last_run else ""),
+        f"Last run: {when(report.last_run)}"
+        + (f" ({report.last_run_status}, data as of {when(report.last_as_of)})" if report.last_run else ""),
     ]
     if report.problems:
         lines.append("Problems in the last run: " + "; ".join(report.problems))

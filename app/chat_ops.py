@@ -1,0 +1,272 @@
+"""Chat operations behind the operator service: who may use what, subscriptions, stored digests, signals.
+
+Plain functions over the store so that `OperatorService` (app/operator.py) stays a thin facade and
+every chat adapter (Telegram, Discord, the command line) reads the same data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import Enum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+
+from intelligence.assets import CATALOGUE
+from intelligence.digest import Digest, DigestItem, rank_signals
+from intelligence.types import Direction
+from storage.chat_models import ChatCommandLog, ChatSubscription
+from storage.db import Sessions
+from storage.models import ProposalRow, Run, SignalRow
+from trading import audit
+from trading.proposal_builder import describe
+
+
+class Role(str, Enum):
+    """What a caller may do, least to most: strangers nothing, readers look, subscribers also subscribe."""
+
+    STRANGER = "stranger"
+    READER = "reader"  # a member of a chat that is subscribed (e.g. a group an operator subscribed)
+    SUBSCRIBER = "subscriber"  # listed in TB_TELEGRAM_SUBSCRIBERS
+    OPERATOR = "operator"  # listed in TB_TELEGRAM_OPERATORS
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def may(self, needed: Role) -> bool:
+        return self.rank >= needed.rank
+
+
+@dataclass(frozen=True)
+class CommandHelp:
+    name: str
+    arguments: str
+    summary: str
+    role: Role  # the least role that may use it
+    changes_state: bool = False
+
+
+_R = Role
+COMMANDS: tuple[CommandHelp, ...] = (
+    CommandHelp("start", "", "introduce the bot and show your user id", _R.STRANGER),
+    CommandHelp("help", "", "the commands you may use", _R.STRANGER),
+    CommandHelp("status", "", "trading state, mode, last run, pending proposals", _R.READER),
+    CommandHelp("digest", "", "the latest digest now", _R.READER),
+    CommandHelp("signals", "", "recent BUY/SELL signals", _R.READER),
+    CommandHelp("eval", "", "the latest evaluation summary", _R.READER),
+    CommandHelp("subscribe", "[HH:MM] [Area/City] [alerts|noalerts]", "daily digest for this chat, plus immediate alerts for strong signals", _R.SUBSCRIBER, True),
+    CommandHelp("unsubscribe", "", "stop the digest and the immediate alerts for this chat", _R.SUBSCRIBER, True),
+    CommandHelp("proposals", "", "trade proposals waiting for an answer", _R.OPERATOR),
+    CommandHelp("approve", "ID", "approve a proposal", _R.OPERATOR, True),
+    CommandHelp("reject", "ID", "reject a proposal", _R.OPERATOR, True),
+    CommandHelp("size", "ID X", "resize a proposal: X = quantity (0.25), % of equity (5%) or multiplier (0.5x)", _R.OPERATOR, True),
+    CommandHelp("positions", "", "open positions", _R.OPERATOR),
+    CommandHelp("pnl", "", "profit and loss", _R.OPERATOR),
+    CommandHelp("orders", "", "recent orders", _R.OPERATOR),
+    CommandHelp("pause", "", "halt trading: no proposals, no orders", _R.OPERATOR, True),
+    CommandHelp("reduce", "", "exits only: no new positions", _R.OPERATOR, True),
+    CommandHelp("resume", "", "resume trading", _R.OPERATOR, True),
+)
+COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def commands_for(role: Role, available: frozenset[str] | None = None) -> list[CommandHelp]:
+    """The commands `role` may use (of those the running build offers, when given)."""
+    return [c for c in COMMANDS if role.may(c.role) and (available is None or c.name in available)]
+
+
+class SubscriptionError(ValueError):
+    """A /subscribe argument is wrong; the message says what is allowed."""
+
+
+@dataclass(frozen=True)
+class SubscriptionView:
+    chat_id: int
+    active: bool
+    digest_time: str
+    timezone: str
+    immediate_alerts: bool
+    last_digest_on: str | None
+
+
+def _sub_view(row: ChatSubscription) -> SubscriptionView:
+    return SubscriptionView(row.chat_id, row.active, row.digest_time, row.timezone, row.immediate_alerts, row.last_digest_on)
+
+
+def parse_time_of_day(text: str) -> time:
+    try:
+        parsed = time.fromisoformat(text)
+    except ValueError:
+        raise SubscriptionError(f"'{text}' is not a time of day; use HH:MM, e.g. 08:30") from None
+    return parsed.replace(second=0, microsecond=0)
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SubscriptionError(f"'{name}' is not a timezone; use an IANA name such as Europe/Berlin or UTC") from None
+
+
+def _local(now: datetime, timezone: str) -> datetime:
+    return now.astimezone(zone(timezone))
+
+
+def _passed_today(now: datetime, digest_time: str, timezone: str) -> tuple[bool, date]:
+    local = _local(now, timezone)
+    return local.time() >= parse_time_of_day(digest_time), local.date()
+
+
+def subscribe(sessions: Sessions, chat_id: int, actor: str, now: datetime, digest_time: str, timezone: str,
+              immediate_alerts: bool) -> SubscriptionView:
+    """Create or change a chat's subscription; today's digest is not sent if its time already passed."""
+    hhmm = parse_time_of_day(digest_time).strftime("%H:%M")
+    zone(timezone)
+    passed, today = _passed_today(now, hhmm, timezone)
+    with sessions.begin() as session:
+        row = session.get(ChatSubscription, chat_id)
+        if row is None:
+            row = ChatSubscription(chat_id=chat_id, created_at=now)
+            session.add(row)
+        row.active, row.digest_time, row.timezone, row.immediate_alerts = True, hhmm, timezone, immediate_alerts
+        row.last_digest_on = today.isoformat() if passed else None
+        row.updated_at, row.updated_by = now, actor
+        view = _sub_view(row)
+        audit.append(session, actor, "chat.subscribe", {
+            "chat_id": chat_id, "digest_time": hhmm, "timezone": timezone, "immediate_alerts": immediate_alerts,
+        }, now)
+        return view
+
+
+def unsubscribe(sessions: Sessions, chat_id: int, actor: str, now: datetime) -> bool:
+    """Stop digest and immediate alerts; True when the chat was subscribed."""
+    with sessions.begin() as session:
+        row = session.get(ChatSubscription, chat_id)
+        if row is None or not row.active:
+            return False
+        row.active, row.updated_at, row.updated_by = False, now, actor
+        audit.append(session, actor, "chat.unsubscribe", {"chat_id": chat_id}, now)
+        return True
+
+
+def subscription(sessions: Sessions, chat_id: int) -> SubscriptionView | None:
+    with sessions() as session:
+        row = session.get(ChatSubscription, chat_id)
+        return _sub_view(row) if row is not None and row.active else None
+
+
+def active_subscriptions(sessions: Sessions) -> list[SubscriptionView]:
+    with sessions() as session:
+        rows = session.scalars(select(ChatSubscription).where(ChatSubscription.active).order_by(ChatSubscription.chat_id))
+        return [_sub_view(r) for r in rows]
+
+
+def digests_due(sessions: Sessions, now: datetime) -> list[tuple[SubscriptionView, str]]:
+    """Subscriptions whose digest time has passed today (their time zone) and not yet delivered today,
+    each with that local date (the key of the day's digest)."""
+    due = []
+    for sub in active_subscriptions(sessions):
+        passed, today = _passed_today(now, sub.digest_time, sub.timezone)
+        if passed and sub.last_digest_on != today.isoformat():
+            due.append((sub, today.isoformat()))
+    return due
+
+
+def mark_digest_sent(sessions: Sessions, chat_id: int, local_date: str) -> None:
+    with sessions.begin() as session:
+        row = session.get(ChatSubscription, chat_id)
+        if row is not None:
+            row.last_digest_on = local_date
+
+
+@dataclass(frozen=True)
+class SignalView:
+    id: int
+    run_id: int
+    symbol: str
+    as_of: datetime
+    direction: Direction
+    probability: float | None
+    conviction: float
+    reason_codes: tuple[str, ...]
+    evidence: str
+
+    @property
+    def actionable(self) -> bool:  # what rank_signals orders by, as on intelligence.signal.Signal
+        return self.direction is not Direction.HOLD
+
+
+def _signal_view(row: SignalRow) -> SignalView:
+    return SignalView(row.id, row.run_id, row.symbol, row.as_of, Direction(row.direction), row.probability,
+                      row.conviction, tuple(row.reason_codes), row.evidence)
+
+
+def recent_signals(sessions: Sessions, limit: int) -> list[SignalView]:
+    """The newest BUY/SELL signals, newest first."""
+    query = (select(SignalRow).where(SignalRow.direction != Direction.HOLD.value)
+             .order_by(SignalRow.id.desc()).limit(limit))
+    with sessions() as session:
+        return [_signal_view(r) for r in session.scalars(query)]
+
+
+def run_signals(sessions: Sessions, run_id: int) -> list[SignalView]:
+    with sessions() as session:
+        return [_signal_view(r) for r in session.scalars(select(SignalRow).where(SignalRow.run_id == run_id))]
+
+
+@dataclass(frozen=True)
+class DigestSnapshot:
+    run_id: int
+    digest: Digest
+
+
+def _proposal_line(row: ProposalRow | None) -> str | None:
+    if row is None:
+        return None
+    if row.status == "proposed":
+        return describe(row)
+    return f"Proposal #{row.id} ({row.side.upper()} {row.quantity:.6g} {row.symbol}) is now {row.status}."
+
+
+def latest_digest(sessions: Sessions) -> DigestSnapshot | None:
+    """The digest of the newest finished run, rebuilt from what the run stored."""
+    with sessions() as session:
+        run = session.scalars(
+            select(Run).where(Run.status.in_(("ok", "degraded"))).order_by(Run.id.desc()).limit(1)
+        ).first()
+        if run is None or run.as_of is None:
+            return None
+        signals = [_signal_view(r) for r in session.scalars(select(SignalRow).where(SignalRow.run_id == run.id))]
+        proposal = session.scalars(
+            select(ProposalRow).where(ProposalRow.signal_id.in_([s.id for s in signals])).order_by(ProposalRow.id.desc())
+        ).first()
+        items = tuple(
+            DigestItem(rank, s.symbol, CATALOGUE[s.symbol].name if s.symbol in CATALOGUE else s.symbol,
+                       s.direction, s.probability, s.conviction, s.reason_codes, s.evidence)
+            for rank, s in enumerate(rank_signals(signals), start=1)  # type: ignore[arg-type]
+        )
+        digest = Digest(run.as_of, run.sentiment_backend, run.headline_count, items, tuple(run.problems),
+                        _proposal_line(proposal))
+        return DigestSnapshot(run.id, digest)
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    channel: str
+    user_id: int | None
+    chat_id: int | None
+    command: str
+    arguments: str
+    role: Role
+    allowed: bool
+    outcome: str
+
+
+def log_command(sessions: Sessions, now: datetime, record: CommandRecord) -> None:
+    with sessions.begin() as session:
+        session.add(ChatCommandLog(
+            at=now, channel=record.channel, user_id=record.user_id, chat_id=record.chat_id,
+            command=record.command[:32], arguments=record.arguments[:500], role=record.role.value,
+            allowed=record.allowed, outcome=record.outcome[:64],
+        ))

@@ -1,0 +1,205 @@
+"""The outbox worker: delivers due messages, in order per destination, retrying with backoff.
+
+Per destination, messages go strictly in queue order: a message that cannot go yet holds back the
+ones behind it, so the parts of a digest never arrive out of order. A rate limit (Telegram's
+`retry_after`, Discord's 429 and bucket headers) defers by exactly the time asked; an outage backs
+off exponentially up to a cap and never gives up. When Telegram fails, a message that carries a
+Discord backup is mirrored there once, and Discord hears once per outage that Telegram is down.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping, Protocol
+
+from bot.outbox import Envelope, Outbox, Pending
+from bot.redact import redact
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """Why a part could not be delivered; the subclass says what to do about it."""
+
+
+class RetryLater(DeliveryError):
+    """Rate limited: try again after exactly `seconds` (not an outage)."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = max(seconds, 0.0)
+
+
+class Transient(DeliveryError):
+    """The channel is down or timed out: back off and retry."""
+
+
+class Permanent(DeliveryError):
+    """This message can never be delivered (chat gone, bot blocked, payload refused)."""
+
+
+class Moved(DeliveryError):
+    """The chat moved (a group became a supergroup): deliver to `destination` instead."""
+
+    def __init__(self, destination: str) -> None:
+        super().__init__(f"chat moved to {destination}")
+        self.destination = destination
+
+
+class Sender(Protocol):
+    channel: str
+
+    def part_count(self, payload: Mapping[str, Any]) -> int: ...
+
+    async def send_part(self, destination: str, payload: Mapping[str, Any], index: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first_seconds: float
+    max_seconds: float
+
+    def delay(self, attempts: int) -> timedelta:
+        """After the n-th failed attempt (n >= 1)."""
+        return timedelta(seconds=min(self.first_seconds * 2 ** min(attempts - 1, 30), self.max_seconds))
+
+
+@dataclass
+class PassReport:
+    delivered: int = 0  # messages completed this pass
+    deferred: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class DeliveryWorker:
+    def __init__(self, outbox: Outbox, senders: Mapping[str, Sender], backoff: Backoff,
+                 clock: Callable[[], datetime], concurrency: int = 8,
+                 outage_doc: Callable[[str, str, int], dict[str, Any]] | None = None) -> None:
+        self.outbox = outbox
+        self.senders = dict(senders)
+        self.backoff = backoff
+        self._clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._down_since: dict[str, datetime] = {}
+        self._outage_payload = outage_doc  # (channel, reason, waiting) -> Discord payload
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add_sender(self, sender: Sender) -> None:
+        """Start delivering `sender.channel` (e.g. once Telegram has answered at start)."""
+        self.senders[sender.channel] = sender
+
+    def wake(self) -> None:
+        """Something was queued: deliver now rather than at the next poll. Safe from any thread (a
+        command run in a worker thread, a scheduler job)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                same = asyncio.get_running_loop() is loop
+            except RuntimeError:
+                same = False
+            if not same:
+                loop.call_soon_threadsafe(self._wake.set)
+                return
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, poll_seconds: float) -> None:
+        """Deliver until `stop` is set; wakes on `wake()` or every `poll_seconds`."""
+        self._loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.deliver_due()
+            except Exception:  # the store hiccuped: log, keep the loop alive, try again next round
+                log.exception("outbox pass failed")
+            waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+            await asyncio.wait(waiters, timeout=self._next_wait(poll_seconds), return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    def _next_wait(self, poll_seconds: float) -> float:
+        pending = [m for m in self.outbox.pending() if m.channel in self.senders]
+        if not pending:
+            return poll_seconds
+        soonest = min(m.next_attempt_at for m in pending)
+        return min(poll_seconds, max((soonest - self._clock()).total_seconds(), 0.01))
+
+    async def deliver_due(self) -> PassReport:
+        """One pass over everything due; returns what happened."""
+        async with self._lock:  # one pass at a time: two would send the same row twice
+            report = PassReport()
+            queues: dict[tuple[str, str], list[Pending]] = defaultdict(list)
+            for message in self.outbox.pending():
+                if message.channel in self.senders:
+                    queues[(message.channel, message.destination)].append(message)
+            await asyncio.gather(*(self._drain(queue, report) for queue in queues.values()))
+            return report
+
+    async def _drain(self, queue: list[Pending], report: PassReport) -> None:
+        async with self._slots:
+            for message in queue:
+                if message.next_attempt_at > self._clock() or not await self._deliver(message, report):
+                    report.deferred += 1
+                    return  # later messages to this destination wait behind it
+
+    async def _deliver(self, message: Pending, report: PassReport) -> bool:
+        """True when the message is done with (sent, or failed for good)."""
+        sender = self.senders[message.channel]
+        destination, index = message.destination, message.parts_sent
+        try:
+            total = sender.part_count(message.payload)
+            while index < total:
+                await sender.send_part(destination, message.payload, index)
+                index += 1
+                if index < total:  # the last part is recorded with the message's completion, in one write
+                    self.outbox.progress(message.id, index)
+        except Moved as moved:
+            self.outbox.moved(message.id, moved.destination)
+            return False  # retried at once on the next pass, to the new chat
+        except RetryLater as limited:
+            self.outbox.retry(message.id, message.attempts + 1, timedelta(seconds=limited.seconds), str(limited))
+            return False
+        except Permanent as refused:
+            self.outbox.failed(message.id, message.attempts + 1, str(refused))
+            report.failed += 1
+            self._backup(message)
+            return True
+        except Exception as exc:  # Transient, or anything unforeseen: keep the message, back off
+            attempts = message.attempts + 1
+            reason = redact(f"{exc.__class__.__name__}: {exc}")
+            log.warning("%s delivery to %s failed (attempt %d): %s", message.channel, destination, attempts, reason)
+            self.outbox.retry(message.id, attempts, self.backoff.delay(attempts), reason)
+            report.errors.append(reason)
+            self._channel_down(message.channel, reason)
+            self._backup(message)
+            return False
+        self.outbox.sent(message.id, index)
+        report.delivered += 1
+        self._channel_up(message.channel)
+        return True
+
+    def _backup(self, message: Pending) -> None:
+        if message.backup and message.backup_key and "discord" in self.senders:
+            if self.outbox.put(Envelope(message.backup_key, "discord", "webhook", "backup", message.backup)):
+                self.wake()
+
+    def _channel_down(self, channel: str, reason: str) -> None:
+        if channel in self._down_since:
+            return
+        since = self._clock()
+        self._down_since[channel] = since
+        if channel != "discord" and "discord" in self.senders and self._outage_payload is not None:
+            waiting = sum(1 for m in self.outbox.pending() if m.channel == channel)
+            payload = self._outage_payload(channel, reason, waiting)
+            self.outbox.put(Envelope(f"outage:{channel}:{since.isoformat()}", "discord", "webhook", "outage", payload))
+            self.wake()
+
+    def _channel_up(self, channel: str) -> None:
+        since = self._down_since.pop(channel, None)
+        if since is not None:
+            log.warning("%s delivery works again (down since %s)", channel, since.isoformat())

@@ -1,0 +1,107 @@
+"""The optional Discord bot (TB_DISCORD_TOKEN, discord.py): answers the read-only commands.
+
+In a server the bot was invited to, anyone may read (`!status`, `!digest`, `!signals`, `!help`);
+controlling trading stays on Telegram, where operators are known by user id, so those commands and
+direct messages get the short refusal and a log line. Replies go through the outbox like every
+other message (channel "discord_bot", destination the Discord channel id).
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import logging
+from typing import Any, Callable, Mapping
+
+import aiohttp
+import discord
+import yarl
+from discord import http as discord_http
+from discord.gateway import DiscordWebSocket
+
+from app.chat_ops import Role
+from bot.actions import Actions, Caller
+from bot.delivery import Permanent, RetryLater, Transient
+from bot.messages import discord_payload, discord_photo_payload
+from bot.outbox import Envelope, Outbox
+
+log = logging.getLogger(__name__)
+PREFIX = "!"
+CHANNEL = "discord_bot"
+
+
+def use_api_root(api_url: str | None) -> None:
+    """Point discord.py at another API root: REST at <root>/api/v10, the gateway at <root>/gateway
+    (over ws:// or wss:// as the root is http:// or https://). discord.py keeps both as class settings."""
+    if api_url:
+        root = api_url.rstrip("/")
+        discord_http.Route.BASE = f"{root}/api/v10"
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL("ws" + root[len("http"):] + "/gateway")
+
+
+class DiscordReader(discord.Client):
+    def __init__(self, actions: Actions, outbox: Outbox, wake: Callable[[], None]) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.guild_messages = True
+        intents.dm_messages = True
+        intents.message_content = True  # prefix commands: enable "Message Content Intent" for the bot
+        super().__init__(intents=intents, guild_ready_timeout=0.5, enable_debug_events=False)
+        self.actions = actions
+        self.outbox = outbox
+        self.wake = wake
+        self.ready_for_replies = asyncio.Event()
+
+    async def on_ready(self) -> None:
+        self.ready_for_replies.set()
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or not message.content.startswith(PREFIX):
+            return
+        words = message.content[len(PREFIX):].split()
+        if not words:
+            return
+        in_server = message.guild is not None or getattr(message.channel, "guild_id", None) is not None
+        caller = Caller("discord", message.author.id, message.channel.id, Role.READER if in_server else Role.STRANGER)
+        name, destination = words[0].lower(), str(message.channel.id)
+        if self.actions.runs_long(caller, name):
+            reply = await asyncio.to_thread(self.actions.run, caller, name, words[1:])
+        else:
+            reply = self.actions.run(caller, name, words[1:])
+        key = f"discord-reply:{message.id}"
+        self.outbox.put(Envelope(key, CHANNEL, destination, "reply", discord_payload(reply.doc)))
+        if reply.photo:
+            self.outbox.put(Envelope(f"{key}:photo", CHANNEL, destination, "photo",
+                                     discord_photo_payload(reply.photo, reply.photo_caption)))
+        self.wake()
+
+
+class DiscordBotSender:
+    """Outbox delivery through the bot's own connection (discord.py waits out 429s by itself)."""
+
+    channel = CHANNEL
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+
+    def part_count(self, payload: Mapping[str, Any]) -> int:
+        return len(payload["messages"])
+
+    async def send_part(self, destination: str, payload: Mapping[str, Any], index: int) -> None:
+        message = payload["messages"][index]
+        embeds = [discord.Embed.from_dict(e) for e in message["embeds"]]
+        attachment = message.get("file")
+        files = [discord.File(io.BytesIO(base64.b64decode(attachment["b64"])), attachment["name"])] if attachment else []
+        channel = self.client.get_partial_messageable(int(destination))
+        try:
+            await channel.send(embeds=embeds, files=files, allowed_mentions=discord.AllowedMentions.none())
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise Permanent(f"Discord refused the reply ({exc.status}): {exc.text}") from exc
+        except discord.DiscordServerError as exc:
+            raise Transient(f"Discord answered {exc.status}") from exc
+        except discord.HTTPException as exc:
+            if exc.status == 429:
+                raise RetryLater(1.0, "Discord rate limit") from exc
+            raise Permanent(f"Discord refused the reply ({exc.status}): {exc.text}") from exc
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise Transient(f"Discord not reachable: {exc.__class__.__name__}") from exc

@@ -1,0 +1,136 @@
+"""Everything the core wants said, through the outbox: alerts, proposals with buttons, strong signals
+and the scheduled digests. `ChatPublisher` implements app.notify.Notifier."""
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Callable
+
+from app.chat_ops import SubscriptionView
+from app.notify import Alert, LogNotifier
+from app.operator import OperatorService, ProposalView
+from bot import documents as docs
+from bot.actions import Button, proposal_buttons
+from bot.document import Doc
+from bot.messages import discord_envelope, telegram_envelope, telegram_photo_envelope
+from bot.outbox import Outbox
+from config import Settings
+
+if TYPE_CHECKING:  # eval pulls in numpy and matplotlib; only the type is needed here
+    from eval.weekly import WeeklySummary
+
+log = logging.getLogger(__name__)
+# Alerts Discord mirrors (the backup channel sees every one of these, not only on failure).
+MIRRORED = frozenset({"proposal", "fill", "halt", "guard_breach", "error", "reconciliation"})
+_PROPOSAL_KEY = re.compile(r"^proposal[:#](\d+)$")
+
+
+class ChatPublisher:
+    def __init__(self, settings: Settings, outbox: Outbox, wake: Callable[[], None] = lambda: None,
+                 service: OperatorService | None = None) -> None:
+        self.settings = settings
+        self._service = service
+        self.outbox = outbox
+        self.wake = wake
+        self.telegram = settings.telegram_token is not None
+        self.discord = settings.discord_webhook_url is not None
+        self._fallback = LogNotifier()
+
+    def attach(self, service: OperatorService) -> None:
+        """The operator service, once built (its trading desk takes this publisher as its notifier)."""
+        self._service = service
+
+    @property
+    def service(self) -> OperatorService:
+        if self._service is None:
+            raise RuntimeError("ChatPublisher.attach(service) was not called")
+        return self._service
+
+    def _may_receive(self, chat_id: int) -> bool:
+        """Groups an operator subscribed, and people still listed; someone removed from the lists
+        stops getting messages in their private chat even if it was subscribed."""
+        listed = set(self.settings.telegram_operators) | set(self.settings.telegram_subscribers)
+        return chat_id < 0 or chat_id in listed
+
+    def _to_operators(self, doc: Doc, key: str, kind: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> int:
+        queued = 0
+        if self.telegram:
+            for user_id in self.settings.telegram_operators:  # a private chat's id is the user's id
+                queued += self.outbox.put(telegram_envelope(doc, user_id, key, kind, buttons))
+        if self.discord and kind in MIRRORED:
+            queued += self.outbox.put(discord_envelope(doc, key, kind))
+        return queued
+
+    def alert(self, alert: Alert) -> None:
+        """Notifier: operators on Telegram, mirrored to Discord; the same key is delivered once."""
+        if not (self.telegram or self.discord):
+            self._fallback.alert(alert)
+            return
+        match = _PROPOSAL_KEY.match(alert.key)
+        buttons = proposal_buttons(int(match.group(1))) if alert.kind == "proposal" and match else ()
+        if self._to_operators(docs.alert_doc(alert), alert.key, alert.kind, buttons):
+            self.wake()
+
+    def proposal(self, view: ProposalView) -> None:
+        """A new proposal to every operator, with [Approve] [Reject] [½×] [2×]."""
+        if self._to_operators(docs.proposal_doc(view), f"proposal:{view.id}", "proposal", proposal_buttons(view.id)):
+            self.wake()
+
+    def cycle_finished(self, run_id: int, proposal_id: int | None) -> None:
+        """After a cycle: its proposal to the operators, its strong signals to those who want them at once."""
+        if proposal_id is not None:
+            found = [p for p in self.service.proposals(include_closed=True) if p.id == proposal_id]
+            if found and found[0].status == "proposed":
+                self.proposal(found[0])
+        if not self.telegram:
+            return
+        queued = 0
+        chats = [s.chat_id for s in self.service.subscriptions() if s.immediate_alerts and self._may_receive(s.chat_id)]
+        for signal in self.service.strong_signals(run_id):
+            doc, key = docs.strong_signal_doc(signal), f"signal:{signal.id}"
+            for chat_id in chats:
+                queued += self.outbox.put(telegram_envelope(doc, chat_id, key, "signal", backup_key=key))
+        if queued:
+            self.wake()
+
+    def due_digests(self) -> int:
+        """Queue today's digest for every subscription whose time has come; returns how many."""
+        if not self.telegram:
+            return 0
+        due: list[tuple[SubscriptionView, str]] = self.service.digests_due()
+        if not due:
+            return 0
+        snapshot = self.service.digest_now()
+        if snapshot is None:
+            return 0  # nothing to say yet; the day stays open and the digest goes once a cycle finished
+        doc = docs.digest_doc(snapshot.digest)
+        queued = 0
+        for sub, local_date in due:
+            if self._may_receive(sub.chat_id):
+                queued += self.outbox.put(telegram_envelope(doc, sub.chat_id, f"digest:{local_date}", "digest",
+                                                            backup_key=f"digest:run{snapshot.run_id}"))
+            self.service.mark_digest_sent(sub.chat_id, local_date)
+        if queued:
+            self.wake()
+        return queued
+
+    def weekly_summary(self, summary: WeeklySummary) -> int:
+        """The evaluation summary (and its picture) to every subscribed chat, once per summary key;
+        usable as the `send` of eval.schedule.add_weekly_job."""
+        if not self.telegram:
+            if self.discord:
+                queued = self.outbox.put(discord_envelope(docs.weekly_doc(summary), summary.key, "weekly"))
+                self.wake()
+                return int(queued)
+            return 0
+        doc, queued = docs.weekly_doc(summary), 0
+        for sub in self.service.subscriptions():
+            if self._may_receive(sub.chat_id):
+                queued += self.outbox.put(telegram_envelope(doc, sub.chat_id, summary.key, "weekly", backup_key=summary.key))
+                if summary.photo:
+                    key = f"{summary.key}:photo"
+                    queued += self.outbox.put(telegram_photo_envelope(summary.photo, summary.photo_caption, sub.chat_id,
+                                                                      key, backup_key=key))
+        if queued:
+            self.wake()
+        return queued

@@ -1,0 +1,120 @@
+"""The durable outbox: every outgoing chat message is a row first, delivered (and retried) from there.
+
+A message is keyed by what it is (its logical key) and where it goes; putting the same key twice
+is a no-op, so an alert raised again, a reply to a re-delivered update or a digest re-scheduled
+after a crash goes out once. Rows are never deleted by delivery: `sent` and `failed` stay as the record.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.redact import redact
+from storage.chat_models import OutboxMessage
+from storage.db import Sessions
+
+log = logging.getLogger(__name__)
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A message to put in the outbox."""
+
+    key: str  # logical identity, e.g. "digest:2025-12-14:run7"; the destination is added to it
+    channel: str  # "telegram" | "discord"
+    destination: str  # a Telegram chat id, or "webhook"
+    kind: str
+    payload: dict[str, Any]
+    backup: dict[str, Any] | None = None  # Discord payload to send if Telegram delivery fails
+    backup_key: str | None = None
+
+    @property
+    def full_key(self) -> str:
+        return f"{self.key}@{self.channel}:{self.destination}"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A snapshot of one undelivered row, for the delivery worker."""
+
+    id: int
+    key: str
+    channel: str
+    destination: str
+    kind: str
+    payload: dict[str, Any]
+    backup: dict[str, Any] | None
+    backup_key: str | None
+    parts_sent: int
+    attempts: int
+    next_attempt_at: datetime
+
+
+def _pending(row: OutboxMessage) -> Pending:
+    return Pending(row.id, row.key, row.channel, row.destination, row.kind, row.payload, row.backup, row.backup_key,
+                   row.parts_sent, row.attempts, row.next_attempt_at)
+
+
+class Outbox:
+    def __init__(self, sessions: Sessions, clock: Callable[[], datetime]) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def put(self, envelope: Envelope) -> bool:
+        """Queue `envelope`; False when a message with the same key and destination was queued before."""
+        key = envelope.full_key
+        if len(key) > 255:
+            raise ValueError(f"outbox key too long ({len(key)} > 255): {key[:60]}...")
+        now = self._clock()
+        try:
+            with self._sessions.begin() as session:
+                if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
+                    return False
+                session.add(OutboxMessage(
+                    key=key, channel=envelope.channel, destination=envelope.destination, kind=envelope.kind,
+                    payload=envelope.payload, backup=envelope.backup, backup_key=envelope.backup_key,
+                    parts_sent=0, status=PENDING, attempts=0, next_attempt_at=now, created_at=now,
+                ))
+        except IntegrityError:  # another writer queued the same key between our check and insert
+            return False
+        return True
+
+    def pending(self) -> list[Pending]:
+        """Every undelivered message, oldest first (per destination, that is the order of delivery)."""
+        with self._sessions() as session:
+            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.status == PENDING).order_by(OutboxMessage.id))
+            return [_pending(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._sessions() as session:
+            rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+            return {status: n for status, n in rows}
+
+    def _update(self, message_id: int, **values: Any) -> None:
+        with self._sessions.begin() as session:
+            row = session.get_one(OutboxMessage, message_id)
+            for name, value in values.items():
+                setattr(row, name, value)
+
+    def progress(self, message_id: int, parts_sent: int) -> None:
+        self._update(message_id, parts_sent=parts_sent)
+
+    def sent(self, message_id: int, parts: int) -> None:
+        self._update(message_id, status=SENT, parts_sent=parts, sent_at=self._clock(), last_error=None)
+
+    def retry(self, message_id: int, attempts: int, delay: timedelta, error: str) -> None:
+        self._update(message_id, attempts=attempts, next_attempt_at=self._clock() + delay, last_error=redact(error)[:2000])
+
+    def failed(self, message_id: int, attempts: int, error: str) -> None:
+        """Undeliverable for good (the chat blocked the bot, the chat is gone): kept, not retried."""
+        log.error("outbox message %s undeliverable: %s", message_id, redact(error))
+        self._update(message_id, status=FAILED, attempts=attempts, last_error=redact(error)[:2000])
+
+    def moved(self, message_id: int, destination: str) -> None:
+        self._update(message_id, destination=destination)

@@ -1,0 +1,142 @@
+"""The Telegram adapter: a python-telegram-bot v22 Application whose handlers only parse and enqueue.
+
+Commands and button presses go to `Actions` (roles, the operator service, documents); the answer
+goes into the outbox like every other message, keyed by the update id, so an update delivered
+twice (a crash before Telegram learnt we had it) is answered once.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+from telegram import Chat, Update, User
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.request import HTTPXRequest
+
+from app.chat_ops import Role
+from app.operator import OperatorService
+from bot.actions import Actions, Caller, Reply
+from bot.messages import remove_buttons_envelope, telegram_envelope, telegram_photo_envelope
+from bot.outbox import Outbox
+from bot.redact import register_secrets
+from config import Settings
+
+log = logging.getLogger(__name__)
+TELEGRAM_API = "https://api.telegram.org"
+CHANNEL = "telegram"
+
+
+def bot_api_urls(base_url: str | None) -> tuple[str, str]:
+    """PTB's base_url and base_file_url from TB_TELEGRAM_BASE_URL, the server root (no /bot<token>)."""
+    root = (base_url or TELEGRAM_API).rstrip("/")
+    if root.endswith("/bot"):
+        root = root[: -len("/bot")]
+    return f"{root}/bot", f"{root}/file/bot"
+
+
+def caller_role(settings: Settings, service: OperatorService, user: User | None, chat: Chat | None) -> Role:
+    """Operators and listed subscribers by user id; anyone in a subscribed group may read there."""
+    if user is None:
+        return Role.STRANGER
+    if user.id in settings.telegram_operators:
+        return Role.OPERATOR
+    if user.id in settings.telegram_subscribers:
+        return Role.SUBSCRIBER
+    if chat is not None and chat.type != ChatType.PRIVATE and service.subscription(chat.id) is not None:
+        return Role.READER
+    return Role.STRANGER
+
+
+class TelegramHandlers:
+    def __init__(self, settings: Settings, service: OperatorService, outbox: Outbox, wake: Callable[[], None]) -> None:
+        self.settings = settings
+        self.service = service
+        self.actions = Actions(service)
+        self.outbox = outbox
+        self.wake = wake
+
+    def _caller(self, update: Update) -> Caller:
+        user, chat = update.effective_user, update.effective_chat
+        role = caller_role(self.settings, self.service, user, chat)
+        return Caller(CHANNEL, user.id if user else None, chat.id if chat else None, role)
+
+    def _answer(self, update: Update, reply: Reply) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        key = f"reply:{update.update_id}"
+        self.outbox.put(telegram_envelope(reply.doc, chat.id, key, "reply", reply.buttons))
+        if reply.photo:
+            self.outbox.put(telegram_photo_envelope(reply.photo, reply.photo_caption, chat.id, f"{key}:photo"))
+        self.wake()
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        words = message.text.split()
+        name, _, target = words[0][1:].partition("@")
+        if target and target.lower() != (context.bot.username or "").lower():
+            return  # "/status@SomeOtherBot" in a group is not for us
+        name, caller = name.lower(), self._caller(update)
+        if self.actions.runs_long(caller, name):  # the broker or the evaluation: keep the loop free meanwhile
+            reply = await asyncio.to_thread(self.actions.run, caller, name, words[1:])
+        else:
+            reply = self.actions.run(caller, name, words[1:])
+        self._answer(update, reply)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        caller, data = self._caller(update), query.data or ""
+        if self.actions.runs_long(caller, data.split(":", 1)[0]):
+            reply = await asyncio.to_thread(self.actions.press, caller, data)
+        else:
+            reply = self.actions.press(caller, data)
+        try:  # the toast only stops the button's spinner; the answer itself goes through the outbox
+            await query.answer(reply.doc.title[:190])
+        except TelegramError as exc:
+            log.info("could not answer a button press: %s", exc)
+        self._answer(update, reply)
+        message = query.message
+        if reply.settled and message is not None and update.effective_chat is not None:
+            chat_id = update.effective_chat.id
+            self.outbox.put(remove_buttons_envelope(chat_id, message.message_id, f"unbutton:{message.message_id}"))
+            self.wake()
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("handling a Telegram update failed: %s", context.error, exc_info=context.error)
+
+
+def build_application(settings: Settings, service: OperatorService, outbox: Outbox,
+                      wake: Callable[[], None] = lambda: None) -> Application:
+    """The configured Application (not started): handlers, rate limiter, timeouts, Bot API URL."""
+    if settings.telegram_token is None:
+        raise ValueError("TB_TELEGRAM_TOKEN is not set")
+    token = settings.telegram_token.get_secret_value()
+    register_secrets([token])
+    base, files = bot_api_urls(settings.telegram_base_url)
+    timeout = settings.chat_timeout_seconds
+    request = HTTPXRequest(connection_pool_size=16, connect_timeout=timeout, read_timeout=timeout,
+                           write_timeout=timeout, pool_timeout=timeout)
+    # The long poll holds its request open for telegram_poll_seconds; allow that on top.
+    updates = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout + settings.telegram_poll_seconds,
+                           write_timeout=timeout, pool_timeout=timeout)
+    application = (
+        Application.builder().token(token).base_url(base).base_file_url(files)
+        .request(request).get_updates_request(updates)
+        # max_retries=0: a flood wait comes back to the outbox, which keeps the message and waits.
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_messages_per_second, max_retries=0))
+        .job_queue(None)  # scheduling is the caller's (serve's) business, not a second scheduler in here
+        .build()
+    )
+    handlers = TelegramHandlers(settings, service, outbox, wake)
+    # One handler for every command, known or not: an unknown one gets an answer (and a log line) too.
+    application.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, handlers.on_command))
+    application.add_handler(CallbackQueryHandler(handlers.on_button))
+    application.add_error_handler(handlers.on_error)
+    return application

@@ -1,0 +1,125 @@
+"""One document, two renderings: Telegram HTML and Discord embeds show the same text in the same order."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.notify import Alert
+from bot.document import Doc, plain
+from bot.documents import alert_doc, digest_doc
+from bot.render_discord import discord_messages
+from bot.render_telegram import telegram_parts, to_html
+from bot.render_text import render_digest
+from intelligence.digest import Digest, DigestItem
+from intelligence.types import Direction
+from tests.conftest import utc
+from tests.fake_discord import embed_problems
+from tests.fake_telegram import parse_html, utf16_len
+
+AS_OF = utc(2025, 12, 13, 10, 14)
+_MD = re.compile(r"\\(.)|\*\*|_|(.)", re.S)
+# Text that means something to HTML or Markdown, emoji, and plain words.
+_NASTY = st.lists(st.sampled_from(list("ab <>&*_~`|#-[]()\\@😀é") + ["\n", "**", "</b>", "&amp;"]), max_size=40).map("".join)
+
+
+def discord_visible(messages: list[dict]) -> str:
+    """What a Discord reader sees: the title, a blank line, then the descriptions, Markdown undone."""
+    embeds = [e for m in messages for e in m["embeds"]]
+    title = "".join(a or b for a, b in _MD.findall(embeds[0].get("title", "")))
+    body = "".join("".join(a or b for a, b in _MD.findall(e.get("description", ""))) for e in embeds)
+    return title + ("\n\n" + body if body else "")
+
+
+def telegram_visible(parts: list[str]) -> str:
+    return "".join(parse_html(p) for p in parts)
+
+
+@st.composite
+def digests(draw: st.DrawFn) -> Digest:
+    items = []
+    for rank in range(1, draw(st.integers(0, 12)) + 1):
+        direction = draw(st.sampled_from(list(Direction)))
+        probability = None if direction is Direction.HOLD else draw(st.floats(0.35, 0.65))
+        items.append(DigestItem(rank, draw(st.sampled_from(["BTC", "SOL", "X<Y"])), "Name", direction, probability,
+                                draw(st.floats(0, 1)), tuple(draw(st.lists(st.sampled_from(["A_B", "C*D"]), max_size=3))),
+                                draw(_NASTY) + draw(st.text(max_size=900))))
+    problems = tuple(draw(st.lists(_NASTY, max_size=3)))
+    return Digest(AS_OF, draw(_NASTY), draw(st.integers(0, 500)), tuple(items), problems, draw(st.none() | _NASTY))
+
+
+@settings(max_examples=40, deadline=None)
+@given(digests())
+def test_digest_renders_the_same_text_in_the_same_order_on_both_channels(digest: Digest) -> None:
+    doc = digest_doc(digest)
+    parts = telegram_parts(doc)
+    assert all(utf16_len(p) <= 4096 for p in parts)
+    assert telegram_visible(parts).strip() == plain(doc).strip()
+    messages = discord_messages(doc)
+    assert all(not embed_problems(m) for m in messages)
+    assert discord_visible(messages).strip() == plain(doc).strip()
+
+
+def _item(rank: int, symbol: str, evidence: str) -> DigestItem:
+    return DigestItem(rank, symbol, symbol, Direction.BUY, 0.56, 0.8, ("DIVERGENCE_BULLISH",), evidence)
+
+
+def test_a_long_digest_becomes_several_messages_in_order() -> None:
+    items = tuple(_item(i, f"S{i}", f"evidence number {i} " + "word " * 150) for i in range(1, 31))
+    doc = digest_doc(Digest(AS_OF, "embedded", 152, items, ()))
+    parts = telegram_parts(doc)
+    messages = discord_messages(doc)
+    assert len(parts) > 1 and len(messages) > 1
+    text = telegram_visible(parts)
+    positions = [text.index(f"evidence number {i} ") for i in range(1, 31)]
+    assert positions == sorted(positions)
+    # No item is cut between messages while it fits in one: each part ends at a line break.
+    assert all(p.endswith("\n") for p in parts[:-1])
+    assert discord_visible(messages).strip() == telegram_visible(parts).strip()
+
+
+def test_markup_in_data_is_shown_literally() -> None:
+    doc = digest_doc(Digest(AS_OF, "embedded", 3, (_item(1, "SOL", "a <b>bold</b> claim & **stars** _x_"),), ()))
+    html = to_html(doc)
+    assert "&lt;b&gt;bold&lt;/b&gt; claim &amp; **stars**" in html
+    assert "a <b>bold</b> claim & **stars** _x_" in telegram_visible([html])
+    description = discord_messages(doc)[0]["embeds"][0]["description"]
+    assert r"\*\*stars\*\* \_x\_" in description
+
+
+def test_digest_facts_follow_the_terminal_order() -> None:
+    items = tuple(_item(i, s, f"{s} story") for i, s in enumerate(["SOL", "BTC", "ETH"], start=1))
+    digest = Digest(AS_OF, "embedded", 152, items, ("feed X: malformed",), "Proposal #4: BUY 1 SOL")
+    chat, terminal = plain(digest_doc(digest)), render_digest(digest)
+    facts = ["2025-12-13 10:14 UTC", "152 headlines", "DEGRADED", "feed X: malformed", "SOL", "SOL story", "BTC",
+             "BTC story", "ETH", "ETH story", "Proposal #4"]
+    for text in (chat, terminal):
+        found = [text.index(f) for f in facts]
+        assert found == sorted(found), text
+
+
+def test_every_alert_kind_has_a_title_and_the_text() -> None:
+    for kind in ("proposal", "fill", "halt", "guard_breach", "error", "reconciliation", "something_new"):
+        doc = alert_doc(Alert(kind, "Line one\nLine <two>", f"k:{kind}"))
+        assert doc.title and "Line <two>" in plain(doc)
+        assert telegram_visible(telegram_parts(doc)) == plain(doc)
+        assert discord_visible(discord_messages(doc)) == plain(doc)
+
+
+def test_a_title_too_long_for_an_embed_leads_the_description() -> None:
+    doc = Doc("T" * 300)
+    messages = discord_messages(doc)
+    assert "title" not in messages[0]["embeds"][0] and not embed_problems(messages[0])
+    assert ("T" * 300) in messages[0]["embeds"][0]["description"]
+
+
+def test_nobody_is_pinged_by_discord_messages() -> None:
+    doc = alert_doc(Alert("error", "@everyone look", "k"))
+    assert all(m["allowed_mentions"] == {"parse": []} for m in discord_messages(doc))
+
+
+def test_times_are_utc_labelled() -> None:
+    doc = digest_doc(Digest(AS_OF + timedelta(minutes=1), "embedded", 1, (), ()))
+    assert doc.title.endswith("10:15 UTC")
