@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import difflib
 import os
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Annotated, Literal, Mapping
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from intelligence.assets import CATALOGUE
@@ -37,6 +38,25 @@ def _split_csv(value: object) -> object:
     return value
 
 
+def _check_feed_urls(feeds: object) -> None:
+    """TB_FEEDS must name at least one http(s) URL for the rss source."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(feeds, dict):
+        raise ValueError("rss needs TB_FEEDS to be valid (a JSON object of name to URL)")
+    if not feeds:
+        raise ValueError("rss needs at least one feed in TB_FEEDS (a JSON object of name to URL)")
+    bad = [name for name, url in feeds.items() if urlsplit(str(url)).scheme not in ("http", "https")
+           or not urlsplit(str(url)).hostname]
+    if bad:
+        raise ValueError(f"rss needs http(s) URLs in TB_FEEDS; not one: {', '.join(bad)}")
+
+
+def _need_alpaca_keys(data: Mapping[str, object], what: str) -> None:
+    if data.get("alpaca_key") is None or data.get("alpaca_secret") is None:
+        raise ValueError(f"{what} needs TB_ALPACA_KEY and TB_ALPACA_SECRET, which are not set")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -54,6 +74,51 @@ class Settings(BaseSettings):
     telegram_operators: Annotated[list[int], NoDecode] = Field(default_factory=list)
     discord_webhook_url: SecretStr | None = None
     discord_token: SecretStr | None = None
+    # Root of the Discord API for the optional bot (unset: discord.com); tests point it at a loopback fake.
+    discord_api_url: str | None = None
+    # Chat (bot/): who may read, when digests go out, how hard to push the channels.
+    # Read-only users (digests, /status) besides the operators; group members of a subscribed chat read too.
+    telegram_subscribers: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Defaults for /subscribe without arguments: the digest time of day and its timezone.
+    digest_time: str = "08:00"
+    digest_timezone: str = "UTC"
+    # Signals at least this convinced go to subscribers with immediate alerts at once, not at digest time.
+    alert_conviction: float = Field(default=0.6, gt=0, le=1)
+    # HTTP timeouts and long-poll length for the chat APIs; a hung request must not stall the outbox.
+    chat_timeout_seconds: float = Field(default=15.0, gt=0)
+    telegram_poll_seconds: int = Field(default=30, ge=0, le=50)
+    # Telegram allows about 30 messages/s overall and 20/min per group; stay under the first.
+    telegram_messages_per_second: float = Field(default=25.0, gt=0, le=30)
+    # Outbox retries: first retry after this, doubling up to the cap; nothing is ever dropped.
+    outbox_backoff_seconds: float = Field(default=2.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("telegram_subscribers", mode="before")
+    @classmethod
+    def _subscriber_ids(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("digest_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        from datetime import time
+
+        try:
+            return time.fromisoformat(value).strftime("%H:%M")
+        except ValueError:
+            raise ValueError("expected a time of day as HH:MM, e.g. 08:30") from None
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _timezone_name(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA timezone name, e.g. Europe/Berlin or UTC") from None
+        return value
 
     alpaca_key: SecretStr | None = None
     alpaca_secret: SecretStr | None = None
@@ -76,13 +141,118 @@ class Settings(BaseSettings):
     feeds_dir: Path | None = None
     bars_dir: Path | None = None
 
+    # --- live data (providers/http_feeds.py, providers/alpaca_data.py, app/data_sources.py; README "Live data") ---
+    # "embedded" is the shipped snapshot, run as of its newest headline; anything else runs as of now:
+    # "rss" reads TB_FEEDS over HTTP, "alpaca" reads Alpaca's news API. Mixing the two would date one run twice.
+    news_sources: Annotated[list[Literal["embedded", "rss", "alpaca"]], NoDecode] = Field(
+        default_factory=lambda: ["embedded"])
+    market_data: Literal["embedded", "alpaca"] = "embedded"
+    # A provider that does not answer in time must not stall the cycle (alpaca-py and feeds set none).
+    provider_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    provider_read_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # A news feed is a few hundred kB; far more is a wrong URL or a hostile server filling memory.
+    feed_max_bytes: int = Field(default=5_000_000, ge=1024)
+    # After this many failures in a row a provider is left alone for the cool-down, then tried once.
+    breaker_failures: int = Field(default=3, ge=1, le=100)
+    breaker_cooldown_seconds: float = Field(default=300.0, gt=0)
+    # One bar interval per cycle (the price timescales follow it); the look-back covers the price
+    # score's week-long volatility baseline on hourly bars (daily bars need about 60 days).
+    alpaca_bar_timeframe: Literal["1Min", "5Min", "15Min", "30Min", "1Hour", "4Hour", "1Day"] = "1Hour"
+    alpaca_bar_lookback_days: float = Field(default=10.0, gt=0, le=3650)
+    # Free Alpaca accounts may read recent stock bars from IEX only; SIP needs a subscription.
+    alpaca_stock_feed: Literal["iex", "sip"] = "iex"
+
+    @field_validator("news_sources", mode="before")
+    @classmethod
+    def _news_source_list(cls, value: object) -> object:
+        value = _split_csv(value)
+        return [v.strip().lower() for v in value] if isinstance(value, list) else value
+
+    @field_validator("news_sources")
+    @classmethod
+    def _news_sources_fit_together(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if not value:
+            raise ValueError("no news source; allowed: embedded, or rss and/or alpaca (comma-separated)")
+        if "embedded" in value and len(value) > 1:
+            raise ValueError("embedded (the snapshot, as of its newest headline) cannot be mixed with live "
+                             "sources (as of now); use embedded alone, or rss and/or alpaca")
+        if "rss" in value:
+            _check_feed_urls(info.data.get("feeds"))
+        if "alpaca" in value:
+            _need_alpaca_keys(info.data, "alpaca")
+        return list(dict.fromkeys(value))
+
+    @field_validator("market_data")
+    @classmethod
+    def _market_data_needs_keys(cls, value: str, info: ValidationInfo) -> str:
+        if value == "alpaca":
+            _need_alpaca_keys(info.data, "alpaca")
+        return value
+
     # A story's weight halves over one signal horizon: news is judged on the span it is traded on.
     half_life_hours: float = Field(default=24.0, gt=0)
     narrative_window_hours: float = Field(default=72.0, gt=0)
     horizon_hours: int = Field(default=24, gt=0)
+    # Fitting a calibrator on fewer resolved calls than this chases noise; before it, the prior
+    # centred on the base rate speaks alone.
+    calibration_min_outcomes: int = Field(default=30, ge=1)
+    # Earlier divergences per asset that adapt the trigger: about a quarter of a year of daily
+    # cycles, so the bar follows the current regime rather than all of history.
+    divergence_history: int = Field(default=60, ge=0)
+    # A hype cascade is a burst inside this span: a few hours on a 24/7 tape (replay widens it to
+    # at least one bar, since date-only news arrives in daily batches).
+    hype_window_hours: float = Field(default=6.0, gt=0)
     proposal_ttl_minutes: int = Field(default=240, gt=0)
     sim_equity: float = Field(default=100_000.0, gt=0)
     risk_per_trade: float = Field(default=0.01, gt=0, le=0.1)
+
+    # --- evaluation (eval/): where runs are written and when the weekly summary goes out ---
+    eval_runs_dir: Path = Path("eval_runs")
+    # Monday morning: the past week's horizons have closed and the new week has not started trading.
+    weekly_eval_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    weekly_eval_time: dt_time = dt_time(8, 0)
+    weekly_eval_timezone: str = "UTC"
+
+    @field_validator("weekly_eval_timezone")
+    @classmethod
+    def _weekly_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA timezone name, e.g. Europe/Berlin or UTC") from None
+        return value
+
+    # --- trading guards (trading/guards.py) and execution; README "Trading" lists them all ---
+    # Off unless set: approving without a human is a choice an operator makes explicitly.
+    auto_approve_probability: float | None = Field(default=None, gt=0.5, lt=1)
+    # Loss if the stop is hit, as a share of equity: twice the sizing budget leaves room for /size.
+    max_risk_per_trade: float = Field(default=0.02, gt=0, le=0.2)
+    # One symbol never holds more than this share of equity, nor more than this many USD.
+    max_position_pct: float = Field(default=0.20, gt=0, le=1)
+    max_position_notional: float = Field(default=25_000.0, gt=0)
+    max_open_positions: int = Field(default=5, gt=0)
+    # Sum of |position value| over equity: 1.0 means no leverage.
+    max_gross_exposure: float = Field(default=1.0, gt=0, le=4)
+    # Breaching either halts trading (and alerts): losses compound faster than operators read chat.
+    daily_loss_limit: float = Field(default=0.03, gt=0, lt=1)
+    max_drawdown: float = Field(default=0.10, gt=0, lt=1)
+    symbol_cooldown_minutes: float = Field(default=60.0, ge=0)
+    max_orders_per_minute: int = Field(default=5, gt=0)
+    # Below this a signal is too close to a coin flip to pay fees on.
+    min_probability: float = Field(default=0.52, ge=0.5, lt=1)
+    # A price older than this (in market time) is not a price to trade on.
+    max_data_age_minutes: float = Field(default=120.0, gt=0)
+    # Sizing a proposal above this multiple of the engine's suggestion needs a confirmation.
+    confirm_size_multiple: float = Field(default=1.0, gt=0)
+    # Take-profit distance in units of the stop distance (reward to risk) for bracket orders.
+    take_profit_ratio: float = Field(default=1.5, gt=0)
+    sim_slippage_bps: float = Field(default=5.0, ge=0, le=500)
+    sim_fee_bps: float = Field(default=10.0, ge=0, le=500)
+    # Network calls to the broker must end: alpaca-py sets no timeout of its own.
+    broker_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    reconcile_minutes: float = Field(default=5.0, gt=0)
 
     @field_validator("telegram_operators", "universe", mode="before")
     @classmethod

@@ -14,7 +14,7 @@ from storage.db import StoreError, open_store
 
 # Modules that add their own subcommands: each has `register(subparsers)` and sets
 # `handler(settings, args) -> exit code` on the parsers it adds.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("eval.cli", "trading.cli", "app.replay", "bot.cli")
 log = logging.getLogger("tracer_bullet")
 
 
@@ -23,19 +23,22 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         print("run needs --once (one cycle); the long-running assistant is `serve`.", file=sys.stderr)
         return 2
     from app.cycle import CycleError, run_once
+    from app.data_sources import build_data_sources
     from bot.render_text import render_digest
-    from providers.bars import EmbeddedMarketData
     from providers.sentiment_models import load_backend
 
     sessions = open_store(settings.database_url)
     loaded = load_backend(settings.sentiment_backend, settings.finbert_model)
     if loaded.note:
         log.info(loaded.note)
+    sources = build_data_sources(settings, sessions, utcnow)
     try:
-        report = run_once(settings, sessions, loaded.backend, loaded.problems, EmbeddedMarketData(settings.bars_dir), utcnow())
+        report = run_once(settings, sessions, loaded.backend, loaded.problems, sources.market, utcnow(), sources)
     except CycleError as exc:
         print(f"cycle failed: {exc}", file=sys.stderr)
         return 1
+    finally:
+        sources.close()
     print(render_digest(report.digest))
     return 0
 

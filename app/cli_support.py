@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+from app.notify import Notifier
 from app.operator import OperatorService
 from config import Settings
 from storage.db import open_store
@@ -37,5 +38,13 @@ def print_json(value: Any) -> None:
     print(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
 
 
-def operator_service(settings: Settings) -> OperatorService:
-    return OperatorService(settings, open_store(settings.database_url), utcnow)
+def operator_service(settings: Settings, notifier: Notifier | None = None) -> OperatorService:
+    """The one wiring for shell and chat. Trading (trading.factory: simulated broker without Alpaca
+    keys, Alpaca otherwise) is built on first use, alerting through `notifier` (default: the log)."""
+    sessions = open_store(settings.database_url)
+    desk = None
+    if notifier is not None:
+        from trading.factory import build_desk
+
+        desk = build_desk(settings, sessions, utcnow, notifier)
+    return OperatorService(settings, sessions, utcnow, desk)

@@ -12,6 +12,12 @@ from storage.db import Sessions
 from storage.models import ProposalRow, Run
 from trading.proposals import ProposalStatus, is_expired, transition
 from trading.state import TradingState, read_state, write_state
+from trading.views import OrderView, PnlView, PositionView, ReconcileView  # noqa: F401  (re-exported for channels)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from providers.circuit import BreakerSnapshot
+    from trading.desk import DeskResult, TickReport, TradingDesk
 
 Clock = Callable[[], datetime]
 
@@ -75,10 +81,11 @@ def _view(row: ProposalRow) -> ProposalView:
 
 
 class OperatorService:
-    def __init__(self, settings: Settings, sessions: Sessions, clock: Clock) -> None:
+    def __init__(self, settings: Settings, sessions: Sessions, clock: Clock, desk: "TradingDesk | None" = None) -> None:
         self._settings = settings
         self._sessions = sessions
         self._clock = clock
+        self._desk = desk  # built on first use by trading.factory when not given
 
     def expire_stale(self) -> int:
         """Proposals nobody answered in time can no longer be approved; record that."""
@@ -132,5 +139,148 @@ class OperatorService:
         return self._set_state(TradingState.ACTIVE, actor)
 
     # --- trading operations (approve, reject, size, positions, pnl, orders) ---
+    # The work is in trading/desk.py; these turn its results into ActionResult with the proposal attached.
+
+    def trading_desk(self) -> "TradingDesk":
+        if self._desk is None:
+            from trading.factory import build_desk
+
+            self._desk = build_desk(self._settings, self._sessions, self._clock)
+        return self._desk
+
+    def _action(self, result: "DeskResult") -> ActionResult:
+        proposal = None
+        if result.proposal_id is not None:
+            with self._sessions() as session:
+                row = session.get(ProposalRow, result.proposal_id)
+                proposal = _view(row) if row is not None else None
+        return ActionResult(result.ok, result.code, result.message, proposal, result.needs_confirmation)
+
+    def approve(self, proposal_id: int, actor: str, confirm: bool = False) -> ActionResult:
+        """Approve and submit once. EXPIRED, NOT_FOUND, NOT_PENDING, GUARD_* codes refuse; a size above the
+        suggestion (not yet confirmed) comes back with needs_confirmation=True; a double approval is
+        ok=True, code ALREADY_APPROVED, and sends nothing."""
+        return self._action(self.trading_desk().approve(proposal_id, actor, confirm))
+
+    def reject(self, proposal_id: int, actor: str) -> ActionResult:
+        return self._action(self.trading_desk().reject(proposal_id, actor))
+
+    def size(self, proposal_id: int, spec: str, actor: str, confirm: bool = False) -> ActionResult:
+        """spec: "0.25" (quantity), "5%" (of equity), "0.5x" (of the suggested size); garbled: BAD_SIZE."""
+        return self._action(self.trading_desk().size(proposal_id, spec, actor, confirm))
+
+    def resume_trading(self, actor: str, confirm: bool = False) -> ActionResult:
+        """Resume with the guard-halt check: after a halt by a guard, needs_confirmation until confirm=True."""
+        return self._action(self.trading_desk().resume(actor, confirm))
+
+    def positions(self) -> list[PositionView]:
+        return self.trading_desk().positions()
+
+    def pnl(self) -> PnlView:
+        return self.trading_desk().pnl()
+
+    def orders(self, limit: int = 50) -> list[OrderView]:
+        return self.trading_desk().orders(limit)
+
+    def reduce(self, actor: str) -> StateChange:
+        """REDUCING: only orders that shrink an open position pass the guards; no new risk."""
+        return self._set_state(TradingState.REDUCING, actor)
+
+    def trading_tick(self) -> "TickReport":
+        """The periodic work for `serve` (every minute or so): expire, sync orders, watch the account,
+        auto-approve if configured, reconcile every TB_RECONCILE_MINUTES."""
+        return self.trading_desk().tick()
+
+    def reconcile(self) -> ReconcileView:
+        return self.trading_desk().reconcile()
 
     # --- chat operations (subscriptions, digest now, recent signals, help) ---
+    # The work is in app/chat_ops.py (imported here, not at the top, to keep this section self-contained).
+
+    def subscribe(self, chat_id: int, actor: str, digest_time: str | None = None, timezone: str | None = None,
+                  immediate_alerts: bool = True) -> "chat_ops.SubscriptionView":
+        """Daily digest for `chat_id` at `digest_time` in `timezone` (defaults from settings); raises
+        chat_ops.SubscriptionError with a plain reason on a bad time or zone."""
+        from app import chat_ops
+
+        return chat_ops.subscribe(self._sessions, chat_id, actor, self._clock(),
+                                  digest_time or self._settings.digest_time,
+                                  timezone or self._settings.digest_timezone, immediate_alerts)
+
+    def unsubscribe(self, chat_id: int, actor: str) -> bool:
+        from app import chat_ops
+
+        return chat_ops.unsubscribe(self._sessions, chat_id, actor, self._clock())
+
+    def subscription(self, chat_id: int) -> "chat_ops.SubscriptionView | None":
+        from app import chat_ops
+
+        return chat_ops.subscription(self._sessions, chat_id)
+
+    def subscriptions(self) -> "list[chat_ops.SubscriptionView]":
+        from app import chat_ops
+
+        return chat_ops.active_subscriptions(self._sessions)
+
+    def digests_due(self) -> "list[tuple[chat_ops.SubscriptionView, str]]":
+        from app import chat_ops
+
+        return chat_ops.digests_due(self._sessions, self._clock())
+
+    def mark_digest_sent(self, chat_id: int, local_date: str) -> None:
+        from app import chat_ops
+
+        chat_ops.mark_digest_sent(self._sessions, chat_id, local_date)
+
+    def digest_now(self) -> "chat_ops.DigestSnapshot | None":
+        from app import chat_ops
+
+        return chat_ops.latest_digest(self._sessions)
+
+    def recent_signals(self, limit: int = 10) -> "list[chat_ops.SignalView]":
+        from app import chat_ops
+
+        return chat_ops.recent_signals(self._sessions, limit)
+
+    def strong_signals(self, run_id: int) -> "list[chat_ops.SignalView]":
+        """The run's BUY/SELL signals convinced enough (TB_ALERT_CONVICTION) for an immediate alert."""
+        from app import chat_ops
+
+        threshold = self._settings.alert_conviction
+        return [s for s in chat_ops.run_signals(self._sessions, run_id) if s.actionable and s.conviction >= threshold]
+
+    def help(self, role: "chat_ops.Role", available: frozenset[str] | None = None) -> "list[chat_ops.CommandHelp]":
+        from app import chat_ops
+
+        return chat_ops.commands_for(role, available)
+
+    def log_command(self, record: "chat_ops.CommandRecord") -> None:
+        from app import chat_ops
+
+        chat_ops.log_command(self._sessions, self._clock(), record)
+
+    def evaluation_summary(self) -> "WeeklySummary":
+        """The evaluation summary now (eval/weekly.py: resolves outcomes, writes the run's artifacts; slow,
+        blocking). A failed evaluation comes back as a summary that says so, not as an exception."""
+        from eval.weekly import failure_summary, summary_producer
+
+        now = self._clock()
+        try:
+            return summary_producer(self._settings, self._sessions)(now)
+        except Exception as exc:  # the chat gets the reason in a sentence; the log keeps the traceback
+            import logging
+
+            logging.getLogger(__name__).exception("evaluation summary failed")
+            return failure_summary(now, f"{exc.__class__.__name__}: {exc}")
+
+    # --- data providers (circuit breakers of the live feeds and Alpaca data; app/provider_store.py) ---
+
+    def data_providers(self) -> "list[BreakerSnapshot]":
+        """Each live provider's breaker as last stored: closed, open (skipped until retry_at) or half-open
+        (the next cycle tries it once). Empty on the embedded snapshot, which has no providers to fail."""
+        from datetime import timedelta
+
+        from app.provider_store import provider_health
+
+        cooldown = timedelta(seconds=self._settings.breaker_cooldown_seconds)
+        return provider_health(self._sessions, cooldown, self._clock())

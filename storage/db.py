@@ -7,6 +7,10 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Base
+import storage.chat_models  # noqa: F401,E402  (registers the chat tables with Base for create_all)
+import storage.eval_models  # noqa: F401,E402  (registers the signal outcome table with Base for create_all)
+import storage.provider_models  # noqa: F401,E402  (registers feed validators and provider breakers)
+import storage.trading_models  # noqa: F401,E402  (registers the orders, fills, audit and sim tables)
 
 Sessions = sessionmaker[Session]
 
