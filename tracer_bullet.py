@@ -6,11 +6,12 @@ import importlib
 import json
 import logging
 import sys
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
-from app.cli_support import SHELL_ACTOR, jsonable, operator_service, print_json, utcnow
+from app.cli_support import jsonable, operator_service, print_json, utcnow
 from config import ConfigError, Settings, load_settings
 from storage.db import StoreError, open_store
+from trading.factory import live_banner
 
 # Modules that add their own subcommands: each has `register(subparsers)` and sets
 # `handler(settings, args) -> exit code` on the parsers it adds.
@@ -40,6 +41,11 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         sources.close()
     print(render_digest(report.digest))
+    if settings.auto_approve_probability is not None:
+        # The explicit auto-approve rule acts on the proposal this cycle made, through every guard.
+        approved = operator_service(settings).trading_tick().auto_approved
+        if approved:
+            print(f"Auto-approved proposal(s) {', '.join(f'#{i}' for i in approved)} (TB_AUTO_APPROVE_PROBABILITY).")
     return 0
 
 
@@ -65,20 +71,6 @@ def cmd_proposals(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print("\n".join(render_proposal(p) for p in proposals) or "No pending proposals.")
     return 0
-
-
-def _state_command(change: Callable[[Any], Any], verb: str) -> Callable[[Settings, argparse.Namespace], int]:
-    def command(settings: Settings, args: argparse.Namespace) -> int:
-        result = change(operator_service(settings))
-        if args.json:
-            print_json({"before": result.before, "trading_state": result.after, "changed": result.changed})
-        elif result.changed:
-            print(f"Trading {verb}: {result.before.value} -> {result.after.value}.")
-        else:
-            print(f"Trading was already {result.after.value}.")
-        return 0
-
-    return command
 
 
 def cmd_sentiment(settings: Settings, args: argparse.Namespace) -> int:
@@ -109,8 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, handler, text in (
         ("status", cmd_status, "last run, sentiment backend, pending proposals, trading state and mode"),
-        ("pause", _state_command(lambda op: op.pause(SHELL_ACTOR), "paused"), "halt trading: no proposals, no orders"),
-        ("resume", _state_command(lambda op: op.resume(SHELL_ACTOR), "resumed"), "resume trading"),
         ("proposals", cmd_proposals, "pending trade proposals"),
     ):
         command = sub.add_parser(name, help=text)
@@ -128,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
+        banner = live_banner(settings)
+        if banner:
+            print(banner, file=sys.stderr)
         return args.handler(settings, args)
     except (ConfigError, StoreError) as exc:
         print(exc, file=sys.stderr)

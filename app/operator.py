@@ -3,19 +3,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy import select
 
+from app import chat_ops
 from config import Settings
 from storage.db import Sessions
 from storage.models import ProposalRow, Run
 from trading.proposals import ProposalStatus, is_expired, transition
+from trading.monitor import halted_by_guard
 from trading.state import TradingState, read_state, write_state
 from trading.views import OrderView, PnlView, PositionView, ReconcileView  # noqa: F401  (re-exported for channels)
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from eval.weekly import WeeklySummary
     from providers.circuit import BreakerSnapshot
     from trading.desk import DeskResult, TickReport, TradingDesk
 
@@ -46,6 +48,7 @@ class StatusReport:
     degraded: bool
     problems: tuple[str, ...]
     pending_proposals: tuple[ProposalView, ...]
+    halted_by_guard: str | None = None  # the guard's reason code when a breach, not an operator, halted trading
 
     @property
     def paused(self) -> bool:
@@ -111,6 +114,7 @@ class OperatorService:
         pending = tuple(self.proposals())
         with self._sessions() as session:
             state = read_state(session).state
+            guard_halt = halted_by_guard(session)
             last = session.scalars(select(Run).order_by(Run.id.desc()).limit(1)).first()
         backend = last.sentiment_backend if last else f"{self._settings.sentiment_backend} (no run yet)"
         return StatusReport(
@@ -123,20 +127,22 @@ class OperatorService:
             degraded=bool(last and last.status in ("degraded", "failed")),
             problems=tuple(last.problems) if last else (),
             pending_proposals=pending,
+            halted_by_guard=guard_halt,
         )
 
-    def _set_state(self, state: TradingState, actor: str) -> StateChange:
+    def _set_state(self, state: TradingState, actor: str, kind: str) -> StateChange:
+        from trading import audit
+
+        now = self._clock()
         with self._sessions.begin() as session:
             before = read_state(session).state
             if before is not state:
-                write_state(session, state, actor, self._clock())
+                write_state(session, state, actor, now)
+                audit.append(session, actor, kind, {"from": before.value}, now)
         return StateChange(before, state)
 
     def pause(self, actor: str) -> StateChange:
-        return self._set_state(TradingState.HALTED, actor)
-
-    def resume(self, actor: str) -> StateChange:
-        return self._set_state(TradingState.ACTIVE, actor)
+        return self._set_state(TradingState.HALTED, actor, "trading.pause")
 
     # --- trading operations (approve, reject, size, positions, pnl, orders) ---
     # The work is in trading/desk.py; these turn its results into ActionResult with the proposal attached.
@@ -169,7 +175,7 @@ class OperatorService:
         """spec: "0.25" (quantity), "5%" (of equity), "0.5x" (of the suggested size); garbled: BAD_SIZE."""
         return self._action(self.trading_desk().size(proposal_id, spec, actor, confirm))
 
-    def resume_trading(self, actor: str, confirm: bool = False) -> ActionResult:
+    def resume(self, actor: str, confirm: bool = False) -> ActionResult:
         """Resume with the guard-halt check: after a halt by a guard, needs_confirmation until confirm=True."""
         return self._action(self.trading_desk().resume(actor, confirm))
 
@@ -184,7 +190,7 @@ class OperatorService:
 
     def reduce(self, actor: str) -> StateChange:
         """REDUCING: only orders that shrink an open position pass the guards; no new risk."""
-        return self._set_state(TradingState.REDUCING, actor)
+        return self._set_state(TradingState.REDUCING, actor, "trading.reduce")
 
     def trading_tick(self) -> "TickReport":
         """The periodic work for `serve` (every minute or so): expire, sync orders, watch the account,
@@ -195,68 +201,46 @@ class OperatorService:
         return self.trading_desk().reconcile()
 
     # --- chat operations (subscriptions, digest now, recent signals, help) ---
-    # The work is in app/chat_ops.py (imported here, not at the top, to keep this section self-contained).
+    # The work is in app/chat_ops.py.
 
     def subscribe(self, chat_id: int, actor: str, digest_time: str | None = None, timezone: str | None = None,
-                  immediate_alerts: bool = True) -> "chat_ops.SubscriptionView":
+                  immediate_alerts: bool = True) -> chat_ops.SubscriptionView:
         """Daily digest for `chat_id` at `digest_time` in `timezone` (defaults from settings); raises
         chat_ops.SubscriptionError with a plain reason on a bad time or zone."""
-        from app import chat_ops
-
         return chat_ops.subscribe(self._sessions, chat_id, actor, self._clock(),
                                   digest_time or self._settings.digest_time,
                                   timezone or self._settings.digest_timezone, immediate_alerts)
 
     def unsubscribe(self, chat_id: int, actor: str) -> bool:
-        from app import chat_ops
-
         return chat_ops.unsubscribe(self._sessions, chat_id, actor, self._clock())
 
-    def subscription(self, chat_id: int) -> "chat_ops.SubscriptionView | None":
-        from app import chat_ops
-
+    def subscription(self, chat_id: int) -> chat_ops.SubscriptionView | None:
         return chat_ops.subscription(self._sessions, chat_id)
 
-    def subscriptions(self) -> "list[chat_ops.SubscriptionView]":
-        from app import chat_ops
-
+    def subscriptions(self) -> list[chat_ops.SubscriptionView]:
         return chat_ops.active_subscriptions(self._sessions)
 
-    def digests_due(self) -> "list[tuple[chat_ops.SubscriptionView, str]]":
-        from app import chat_ops
-
+    def digests_due(self) -> list[tuple[chat_ops.SubscriptionView, str]]:
         return chat_ops.digests_due(self._sessions, self._clock())
 
     def mark_digest_sent(self, chat_id: int, local_date: str) -> None:
-        from app import chat_ops
-
         chat_ops.mark_digest_sent(self._sessions, chat_id, local_date)
 
-    def digest_now(self) -> "chat_ops.DigestSnapshot | None":
-        from app import chat_ops
-
+    def digest_now(self) -> chat_ops.DigestSnapshot | None:
         return chat_ops.latest_digest(self._sessions)
 
-    def recent_signals(self, limit: int = 10) -> "list[chat_ops.SignalView]":
-        from app import chat_ops
-
+    def recent_signals(self, limit: int = 10) -> list[chat_ops.SignalView]:
         return chat_ops.recent_signals(self._sessions, limit)
 
-    def strong_signals(self, run_id: int) -> "list[chat_ops.SignalView]":
+    def strong_signals(self, run_id: int) -> list[chat_ops.SignalView]:
         """The run's BUY/SELL signals convinced enough (TB_ALERT_CONVICTION) for an immediate alert."""
-        from app import chat_ops
-
         threshold = self._settings.alert_conviction
         return [s for s in chat_ops.run_signals(self._sessions, run_id) if s.actionable and s.conviction >= threshold]
 
-    def help(self, role: "chat_ops.Role", available: frozenset[str] | None = None) -> "list[chat_ops.CommandHelp]":
-        from app import chat_ops
-
+    def help(self, role: chat_ops.Role, available: frozenset[str] | None = None) -> list[chat_ops.CommandHelp]:
         return chat_ops.commands_for(role, available)
 
-    def log_command(self, record: "chat_ops.CommandRecord") -> None:
-        from app import chat_ops
-
+    def log_command(self, record: chat_ops.CommandRecord) -> None:
         chat_ops.log_command(self._sessions, self._clock(), record)
 
     def evaluation_summary(self) -> "WeeklySummary":

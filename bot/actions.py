@@ -190,13 +190,11 @@ class Actions:
         return self._state_reply(self.service.pause(caller.actor), "pause")
 
     def _cmd_resume(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        # resume_trading checks for a guard halt and asks for confirmation after one; plain resume does not.
-        guarded = getattr(self.service, "resume_trading", None)
-        result = guarded(caller.actor, confirm=confirm) if guarded else self.service.resume(caller.actor)
-        return self._state_reply(result, "resume")
+        # After a halt by a guard, resuming asks for a confirmation first.
+        return self._state_reply(self.service.resume(caller.actor, confirm=confirm), "resume")
 
     def _cmd_reduce(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        return self._state_reply(self.service.reduce(caller.actor), "reduce")  # type: ignore[attr-defined]
+        return self._state_reply(self.service.reduce(caller.actor), "reduce")
 
     def _state_reply(self, result: StateChange | ActionResult, name: str) -> Reply:
         if isinstance(result, StateChange):

@@ -43,7 +43,8 @@ def render_proposal(p: ProposalView) -> str:
 
 def render_status(report: StatusReport) -> str:
     lines = [
-        f"Trading state: {report.trading_state.value}" + (" (paused)" if report.paused else ""),
+        f"Trading state: {report.trading_state.value}"
+        + (f" (halted by the {report.halted_by_guard} guard)" if report.halted_by_guard else " (paused)" if report.paused else ""),
         f"Mode: {report.mode}" + ("  *** LIVE TRADING WITH REAL MONEY ***" if report.mode == "live" else ""),
         f"Sentiment backend: {report.sentiment_backend}",
         f"Last run: {when(report.last_run)}"

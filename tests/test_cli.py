@@ -52,7 +52,11 @@ def test_pause_and_resume(tmp_path: Path) -> None:
     assert json.loads(_cli("pause", "--json", env=env, cwd=tmp_path).stdout)["trading_state"] == "HALTED"
     assert "already HALTED" in _cli("pause", env=env, cwd=tmp_path).stdout
     assert json.loads(_cli("status", "--json", env=env, cwd=tmp_path).stdout)["paused"] is True
-    assert "HALTED -> ACTIVE" in _cli("resume", env=env, cwd=tmp_path).stdout
+    assert "Trading resumed (it was HALTED)." in _cli("resume", env=env, cwd=tmp_path).stdout
+    assert "ACTIVE -> REDUCING" in _cli("reduce", env=env, cwd=tmp_path).stdout
+    # Every change of trading state is a link in the audit chain.
+    audit = json.loads(_cli("audit", "verify", "--json", env=env, cwd=tmp_path).stdout)
+    assert audit["intact"] is True and audit["count"] == 3
 
 
 def test_invalid_setting_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:

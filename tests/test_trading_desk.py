@@ -141,7 +141,7 @@ def test_a_guard_at_approval_leaves_the_proposal_waiting(world) -> None:
     blocked = world.service.approve(pid, "alice")
     assert (blocked.ok, blocked.code) == (False, "GUARD_HALTED")
     assert proposal_status(world.sessions, pid) == "proposed"
-    assert world.service.resume_trading("alice").code == "OK"  # a manual pause needs no confirmation
+    assert world.service.resume("alice").code == "OK"  # a manual pause needs no confirmation
     assert world.service.approve(pid, "alice").code == "OK"
 
 
@@ -154,7 +154,7 @@ def test_reducing_lets_only_exits_through(world) -> None:
     assert world.service.approve(exit_, "alice").code == "OK"  # shrinks the ETH position: passes
     assert [(p.symbol, p.quantity) for p in world.service.positions()] == [("ETH", 1.0)]
     assert [o.role for o in world.service.orders() if o.proposal_id == exit_] == ["entry"]  # an exit has no bracket
-    assert world.service.resume_trading("alice").message == "Trading resumed (it was REDUCING)."
+    assert world.service.resume("alice").message == "Trading resumed (it was REDUCING)."
 
 
 def _approve_without_order(world, pid: int) -> None:
@@ -206,9 +206,11 @@ def test_a_daily_loss_halts_trading_and_a_resume_needs_a_confirmation(db_url: st
     [halt] = [a for a in world.notifier.alerts if a.kind == "halt"]
     assert "daily_loss_limit" in halt.text
     assert world.service.approve(second, "alice").code == "GUARD_HALTED"
-    asked = world.service.resume_trading("alice")
+    assert world.service.status().halted_by_guard == "GUARD_DAILY_LOSS"
+    asked = world.service.resume("alice")
     assert asked.needs_confirmation and asked.code == "CONFIRM_RESUME"
-    assert world.service.resume_trading("alice", confirm=True).code == "OK"
+    assert world.service.resume("alice", confirm=True).code == "OK"
+    assert world.service.status().halted_by_guard is None
     assert world.service.trading_tick().halted is None  # acknowledged for the day: no second halt
     assert world.service.approve(second, "alice").code == "GUARD_DAILY_LOSS"  # but no new risk while it lasts
 

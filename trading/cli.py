@@ -7,21 +7,12 @@ Top-level imports stay light: every CLI call imports this module.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from app.cli_support import SHELL_ACTOR, operator_service, print_json
 from config import Settings
 
 NEEDS_CONFIRMATION = 3
-
-
-def _banner(settings: Settings) -> None:
-    from trading.factory import live_banner
-
-    banner = live_banner(settings)
-    if banner:
-        print(banner, file=sys.stderr)
 
 
 def _action(result: Any, as_json: bool) -> int:
@@ -37,7 +28,6 @@ def _action(result: Any, as_json: bool) -> int:
 
 
 def cmd_approve(settings: Settings, args: argparse.Namespace) -> int:
-    _banner(settings)
     return _action(operator_service(settings).approve(args.id, SHELL_ACTOR, confirm=args.confirm), args.json)
 
 
@@ -49,8 +39,25 @@ def cmd_size(settings: Settings, args: argparse.Namespace) -> int:
     return _action(operator_service(settings).size(args.id, args.size, SHELL_ACTOR, confirm=args.confirm), args.json)
 
 
+def cmd_resume(settings: Settings, args: argparse.Namespace) -> int:
+    return _action(operator_service(settings).resume(SHELL_ACTOR, confirm=args.confirm), args.json)
+
+
+def _state_command(change: Any, verb: str) -> Any:
+    def command(settings: Settings, args: argparse.Namespace) -> int:
+        result = change(operator_service(settings))
+        if args.json:
+            print_json({"before": result.before, "trading_state": result.after, "changed": result.changed})
+        elif result.changed:
+            print(f"Trading {verb}: {result.before.value} -> {result.after.value}.")
+        else:
+            print(f"Trading was already {result.after.value}.")
+        return 0
+
+    return command
+
+
 def cmd_positions(settings: Settings, args: argparse.Namespace) -> int:
-    _banner(settings)
     positions = operator_service(settings).positions()
     if args.json:
         print_json(positions)
@@ -66,7 +73,6 @@ def cmd_positions(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_pnl(settings: Settings, args: argparse.Namespace) -> int:
-    _banner(settings)
     pnl = operator_service(settings).pnl()
     if args.json:
         print_json(pnl)
@@ -131,6 +137,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         parser.set_defaults(handler=handler)
         return parser
 
+    command("pause", _state_command(lambda op: op.pause(SHELL_ACTOR), "paused"), "halt trading: no proposals, no orders")
+    command("reduce", _state_command(lambda op: op.reduce(SHELL_ACTOR), "reducing"), "exits only: no new risk")
+    resume = command("resume", cmd_resume, "resume trading (after a guard halt only with --confirm)")
+    resume.add_argument("--confirm", action="store_true", help="acknowledge the guard breach that halted trading")
     approve = command("approve", cmd_approve, "approve a proposal and submit its order (once)")
     approve.add_argument("id", type=int, help="proposal id")
     approve.add_argument("--confirm", action="store_true", help="go ahead with a risky approval (above the suggested size)")
