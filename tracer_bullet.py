@@ -15,7 +15,7 @@ from trading.factory import live_banner
 
 # Modules that add their own subcommands: each has `register(subparsers)` and sets
 # `handler(settings, args) -> exit code` on the parsers it adds.
-COMMAND_MODULES: tuple[str, ...] = ("eval.cli", "trading.cli", "app.replay", "bot.cli")
+COMMAND_MODULES: tuple[str, ...] = ("eval.cli", "trading.cli", "app.replay", "bot.cli", "app.sentiment_cli")
 log = logging.getLogger("tracer_bullet")
 
 
@@ -24,10 +24,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         print("run needs --once (one cycle); the long-running assistant is `serve`.", file=sys.stderr)
         return 2
     from app.cycle import CycleError, run_once
-    from app.data_sources import build_data_sources
+    from app.data_sources import build_data_sources, data_secrets
+    from bot.redact import register_secrets
     from bot.render_text import render_digest
     from providers.sentiment_models import load_backend
 
+    register_secrets(data_secrets(settings))  # before any provider logs a URL
     sessions = open_store(settings.database_url)
     loaded = load_backend(settings.sentiment_backend, settings.finbert_model)
     if loaded.note:
@@ -73,19 +75,6 @@ def cmd_proposals(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sentiment(settings: Settings, args: argparse.Namespace) -> int:
-    from providers.sentiment_models import load_backend
-
-    loaded = load_backend(args.backend or settings.sentiment_backend, settings.finbert_model)
-    texts = [line.rstrip("\n") for line in sys.stdin]
-    for text, polarity in zip(texts, loaded.backend.score(texts)):
-        print(json.dumps({
-            "text": text, "label": polarity.label, "positive": polarity.positive,
-            "negative": polarity.negative, "neutral": polarity.neutral,
-        }, ensure_ascii=False))
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tracer-bullet", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -95,9 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true", help="run one cycle and exit")
     run.set_defaults(handler=cmd_run)
 
-    sentiment = sub.add_parser("sentiment", help="score one text per stdin line, JSON lines out")
-    sentiment.add_argument("--backend", choices=("auto", "finbert", "embedded"))
-    sentiment.set_defaults(handler=cmd_sentiment)
 
     for name, handler, text in (
         ("status", cmd_status, "last run, sentiment backend, pending proposals, trading state and mode"),

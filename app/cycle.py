@@ -3,26 +3,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.artifacts import RunRecord, artifact_path, write_run_artifact
+from app.crosscheck import cross_check_polarity
+from app.news_input import read_news
 from app.signal_state import load_cycle_state
 from config import Settings
 from intelligence.assets import CATALOGUE
-from intelligence.cycle import CycleParams, latest_time, mentions_by_asset, run_cycle
+from intelligence.cycle import CycleParams, mentions_by_asset, run_cycle
 from intelligence.digest import Digest, build_digest
 from intelligence.features import signal_features
 from intelligence.sentiment.base import SentimentBackend
 from intelligence.signal import Signal
 from intelligence.types import Bar, Headline, Polarity, Problem
 from providers.bars import BarsError, EmbeddedMarketData
-from providers.feeds import read_feed_directory
 from storage.db import Sessions
 from storage.models import HeadlineRow, Run, SentimentRow, SignalRow
 from trading.proposal_builder import propose
+
+if TYPE_CHECKING:
+    from app.data_sources import DataSources
 
 
 class CycleError(Exception):
@@ -110,34 +114,44 @@ def _write_artifact(settings: Settings, record: RunRecord) -> Problem | None:
 
 
 def run_once(settings: Settings, sessions: Sessions, backend: SentimentBackend, backend_problems: Sequence[Problem],
-             market: EmbeddedMarketData, now: datetime) -> CycleReport:
+             market: EmbeddedMarketData, now: datetime, sources: "DataSources | None" = None) -> CycleReport:
+    """One cycle; `sources` None reads the feed files of TB_FEEDS_DIR (the snapshot), else the configured providers."""
     with sessions.begin() as session:
         run = Run(started_at=now, status="running", sentiment_backend=backend.name, problems=[])
         session.add(run)
         session.flush()
         run_id = run.id
+    stored = False
     try:
-        return _cycle(settings, sessions, backend, list(backend_problems), market, now, run_id)
+        report = _cycle(settings, sessions, backend, list(backend_problems), market, now, run_id, sources)
+        stored = True
+        return report
     except Exception as exc:
         with sessions.begin() as session:
             failed = session.get_one(Run, run_id)
             failed.status, failed.finished_at = "failed", now
             failed.problems = [f"{exc.__class__.__name__}: {exc}"]
         raise
+    finally:
+        if sources is not None:  # feed validators are kept only once their headlines are stored
+            sources.settle(stored)
 
 
 def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, problems: list[Problem],
-           market: EmbeddedMarketData, now: datetime, run_id: int) -> CycleReport:
-    feeds = read_feed_directory(settings.feeds_dir)
+           market: EmbeddedMarketData, now: datetime, run_id: int, sources: "DataSources | None") -> CycleReport:
+    news = read_news(settings, sessions, sources, now)
+    feeds = news.batch
     problems.extend(feeds.problems)
-    if not feeds.headlines:
+    if news.as_of is None:
         raise CycleError("no headlines could be read: " + "; ".join(map(str, feeds.problems)))
-    as_of = latest_time(feeds.headlines)
+    as_of = news.as_of
     assets = [CATALOGUE[s] for s in settings.universe]
     mentions = mentions_by_asset(assets, feeds.headlines)
     relevant = [m.headline for found in mentions.values() for m in found]
     bars, interval, bar_problems = _load_bars(market, settings.universe, as_of)
     problems.extend(bar_problems)
+    if not feeds.headlines and not bars:  # live: as-of is now, but with neither story nor tape there is no cycle
+        raise CycleError("no headlines and no bars could be read: " + "; ".join(map(str, problems)))
     params = CycleParams(
         half_life=timedelta(hours=settings.half_life_hours),
         window=timedelta(hours=settings.narrative_window_hours),
@@ -145,8 +159,12 @@ def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, pr
         burst_window=timedelta(hours=settings.hype_window_hours),
     )
     with sessions.begin() as session:
-        _store_headlines(session, feeds.headlines, run_id)
+        _store_headlines(session, (*feeds.headlines, *news.held_back), run_id)
         polarity = score_headlines(session, backend, relevant)
+        # Claude nudges the polarity of each asset's top headlines when a key is set; a failure degrades the run.
+        checked = cross_check_polarity(settings, session, mentions, polarity, model_key(backend), as_of, now, run_id)
+        polarity = checked.polarity
+        problems.extend(checked.problems)
         state = load_cycle_state(session, market, settings.universe, as_of, settings.divergence_history,
                                  settings.calibration_min_outcomes)
         outcome = run_cycle(as_of, assets, mentions, polarity, bars, interval, params, state)

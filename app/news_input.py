@@ -1,0 +1,68 @@
+"""The headlines a cycle reads and the as-of they fix.
+
+Snapshot: the feed files, as of their newest headline. Live: what the providers return now plus
+the headlines the store already holds from the narrative window (a feed that answers 304 has
+nothing new, but its earlier stories still count), as of now. A headline dated after as-of is
+never scored; it is stored so that a later cycle, once its time has come, can use it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config import Settings
+from intelligence.cycle import latest_time
+from intelligence.price import describe_duration, format_time
+from intelligence.types import Headline, Problem
+from providers.feeds import FeedBatch, read_feed_directory
+from storage.db import Sessions
+from storage.models import HeadlineRow
+
+if TYPE_CHECKING:
+    from app.data_sources import DataSources
+
+
+@dataclass(frozen=True)
+class NewsInput:
+    batch: FeedBatch  # headlines published at or before as-of, and what went wrong reading them
+    as_of: datetime | None  # None: a snapshot without headlines has no as-of
+    held_back: tuple[Headline, ...] = ()  # dated after as-of: stored now, scored by a later cycle
+
+
+def read_news(settings: Settings, sessions: Sessions, sources: "DataSources | None", now: datetime) -> NewsInput:
+    if sources is None or not sources.live:
+        batch = read_feed_directory(settings.feeds_dir) if sources is None else sources.fetch_news(now, now)
+        return NewsInput(batch, latest_time(batch.headlines) if batch.headlines else None)
+    since = now - timedelta(hours=settings.narrative_window_hours)
+    fetched = sources.fetch_news(since, now)
+    known = [h for h in fetched.headlines if h.published <= now]
+    later = tuple(h for h in fetched.headlines if h.published > now)
+    problems = list(fetched.problems)
+    if later:
+        ahead = max(h.published for h in later) - now
+        problems.append(Problem("news", f"{len(later)} headline(s) dated after as-of {format_time(now)} (up to "
+                                        f"{describe_duration(ahead)} ahead) kept for a later cycle"))
+    with sessions() as session:
+        recalled = recent_headlines(session, since, now)
+    return NewsInput(FeedBatch(tuple(_unique([*known, *recalled])), tuple(problems)), now, later)
+
+
+def recent_headlines(session: Session, since: datetime, until: datetime) -> list[Headline]:
+    """Stored headlines published in [since, until], oldest first."""
+    rows = session.scalars(
+        select(HeadlineRow).where(HeadlineRow.published_at >= since, HeadlineRow.published_at <= until)
+        .order_by(HeadlineRow.published_at, HeadlineRow.id)
+    )
+    return [Headline(source=r.source, title=r.title, published=r.published_at, url=r.url, summary=r.summary)
+            for r in rows]
+
+
+def _unique(headlines: Sequence[Headline]) -> list[Headline]:
+    seen: dict[str, Headline] = {}
+    for h in headlines:
+        seen.setdefault(h.id, h)
+    return list(seen.values())
