@@ -21,7 +21,7 @@ from alpaca.data.historical import CryptoHistoricalDataClient, NewsClient, Stock
 from alpaca.data.requests import CryptoBarsRequest, NewsRequest, StockBarsRequest
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 from pydantic import ValidationError
-from requests.adapters import HTTPAdapter
+from providers.alpaca_http import prepare_client
 
 from intelligence.price import format_time
 from intelligence.types import Bar, Headline, Problem, normalize_text
@@ -61,23 +61,9 @@ class AlpacaDataError(BarsError):
     """Bars could not be had from Alpaca; the cycle reports it like a broken bar file and carries on."""
 
 
-class _TimeoutAdapter(HTTPAdapter):
-    def __init__(self, timeout: tuple[float, float]) -> None:
-        super().__init__()
-        self._timeout = timeout
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self._timeout
-        return super().send(request, **kwargs)
-
-
 def _prepared(client: Any, access: AlpacaAccess) -> Any:
-    adapter = _TimeoutAdapter((access.connect_timeout, access.read_timeout))
-    client._session.mount("http://", adapter)
-    client._session.mount("https://", adapter)
-    client._retry = 0  # alpaca-py would sleep 3 s per 429; the breaker and the next cycle do better
-    return client
+    # alpaca-py would sleep 3 s per 429; the breaker and the next cycle do better.
+    return prepare_client(client, (access.connect_timeout, access.read_timeout))
 
 
 def timeframe_interval(name: str) -> tuple[TimeFrame, timedelta]:

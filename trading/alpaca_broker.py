@@ -21,7 +21,7 @@ from alpaca.trading.models import Order
 from alpaca.trading.requests import (
     GetOrdersRequest, LimitOrderRequest, MarketOrderRequest, StopLossRequest, TakeProfitRequest,
 )
-from requests.adapters import HTTPAdapter
+from providers.alpaca_http import prepare_client
 
 from trading.broker import (
     BrokerAccount, BrokerError, BrokerOrder, BrokerPosition, BrokerTimeout, BrokerUnavailable,
@@ -35,17 +35,6 @@ _STATUS = {
     "filled": "filled", "partially_filled": "partially_filled", "canceled": "canceled", "replaced": "canceled",
     "expired": "expired", "rejected": "rejected", "suspended": "rejected", "held": "held",
 }
-
-
-class _TimeoutAdapter(HTTPAdapter):
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self._timeout = timeout
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self._timeout
-        return super().send(request, **kwargs)
 
 
 def to_alpaca_symbol(symbol: str) -> str:
@@ -76,12 +65,8 @@ class AlpacaBroker:
 
     def __init__(self, key: str, secret: str, paper: bool, url: str | None, timeout: float,
                  clock: Callable[[], datetime]) -> None:
-        self._client = TradingClient(api_key=key, secret_key=secret, paper=paper, url_override=url)
-        adapter = _TimeoutAdapter(timeout)
-        self._client._session.mount("http://", adapter)
-        self._client._session.mount("https://", adapter)
-        # Zero retries inside alpaca-py: a 429 or 504 on POST /orders comes back to the executor.
-        self._client._retry = 0
+        # No retries inside alpaca-py: a 429 or 504 on POST /orders comes back to the executor.
+        self._client = prepare_client(TradingClient(api_key=key, secret_key=secret, paper=paper, url_override=url), timeout)
         self._clock = clock
         self.paper = paper
 
