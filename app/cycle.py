@@ -186,4 +186,5 @@ def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, pr
         run.as_of, run.finished_at, run.headline_count = as_of, now, len(feeds.headlines)
         run.status = "degraded" if problems else "ok"
         run.problems = [str(p) for p in problems]
-    return CycleReport(run_id, replace(digest, proposal=proposal.summary), outcome.signals, proposal.id)
+    digest = replace(digest, proposal=proposal.summary, as_of_basis=news.as_of_basis)
+    return CycleReport(run_id, digest, outcome.signals, proposal.id)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 class NewsInput:
     batch: FeedBatch  # headlines published at or before as-of, and what went wrong reading them
     as_of: datetime | None  # None: a snapshot without headlines has no as-of
+    as_of_basis: str = "newest headline in the snapshot"  # how as-of was chosen, said in the digest
     held_back: tuple[Headline, ...] = ()  # dated after as-of: stored now, scored by a later cycle
 
 
@@ -48,7 +49,7 @@ def read_news(settings: Settings, sessions: Sessions, sources: "DataSources | No
                                         f"{describe_duration(ahead)} ahead) kept for a later cycle"))
     with sessions() as session:
         recalled = recent_headlines(session, since, now)
-    return NewsInput(FeedBatch(tuple(_unique([*known, *recalled])), tuple(problems)), now, later)
+    return NewsInput(FeedBatch(tuple(_unique([*known, *recalled])), tuple(problems)), now, "now", later)
 
 
 def recent_headlines(session: Session, since: datetime, until: datetime) -> list[Headline]:

@@ -49,7 +49,8 @@ def digest_doc(digest: Digest) -> Doc:
     sections = [section(None, *about), section("Signals", *items) if items else section(None, line("No signals this cycle."))]
     if digest.proposal:
         sections.append(section("Proposal", line(digest.proposal)))
-    return Doc(f"Tracer Bullet digest as of {when(digest.as_of)}", tuple(sections), "warn" if digest.degraded else "info")
+    basis = f" ({digest.as_of_basis})" if digest.as_of_basis else ""
+    return Doc(f"Tracer Bullet digest as of {when(digest.as_of)}{basis}", tuple(sections), "warn" if digest.degraded else "info")
 
 
 def alert_doc(alert: Alert) -> Doc:

@@ -22,7 +22,7 @@ def _item(item: DigestItem) -> str:
 
 def render_digest(digest: Digest) -> str:
     lines = [
-        f"Tracer Bullet digest as of {when(digest.as_of)} (newest headline in the snapshot)",
+        f"Tracer Bullet digest as of {when(digest.as_of)}" + (f" ({digest.as_of_basis})" if digest.as_of_basis else ""),
         f"{digest.headline_count} headlines read; sentiment by the {digest.sentiment_backend} model.",
     ]
     if digest.degraded:

@@ -31,6 +31,7 @@ class Digest:
     items: tuple[DigestItem, ...]
     problems: tuple[str, ...]
     proposal: str | None = None  # one line about the trade proposal this cycle made, if any
+    as_of_basis: str = ""  # how as-of was chosen: "now" live, the newest headline for a snapshot
 
     @property
     def degraded(self) -> bool:

@@ -60,6 +60,7 @@ def test_cycle_on_embedded_defaults(env, backend) -> None:
     report = _run(env, backend)
     digest = report.digest
     assert digest.as_of == AS_OF and digest.headline_count == 152 and not digest.degraded
+    assert digest.as_of_basis == "newest headline in the snapshot"
     assert [i.rank for i in digest.items] == list(range(1, 10))
     assert {i.symbol for i in digest.items} == {"BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "BNB"}
     # Evidence lines carry no numbers and are not one template filled in twice.

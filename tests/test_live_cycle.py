@@ -108,7 +108,7 @@ def test_live_cycle_reads_feeds_and_alpaca_as_of_now_and_rereads_nothing(live, b
     with sessions() as session:
         recent = session.scalars(select(HeadlineRow).where(HeadlineRow.published_at >= clock.now - timedelta(hours=72)))
         assert again.digest.headline_count == len(list(recent)) > 2
-    assert again.digest.as_of == clock.now and not again.digest.degraded
+    assert again.digest.as_of == clock.now and again.digest.as_of_basis == "now" and not again.digest.degraded
 
 
 def test_a_provider_down_degrades_the_digest_and_the_rest_is_scored(live, backend, feeds, alpaca, caplog) -> None:
