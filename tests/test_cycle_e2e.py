@@ -109,6 +109,16 @@ def test_each_text_is_scored_once(env, backend) -> None:
     assert second.digest.items  # and the cached scores still make a digest
 
 
+def test_a_waiting_proposal_is_not_proposed_again_each_cycle(env, backend) -> None:
+    _, sessions = env
+    first = _run(env, backend)
+    again = _run(env, backend, now=NOW + timedelta(hours=1))
+    assert again.proposal_id is None
+    assert again.digest.proposal.startswith(f"Proposal #{first.proposal_id} (") and "still waiting" in again.digest.proposal
+    later = _run(env, backend, now=NOW + timedelta(days=1))  # the first one has expired by then
+    assert later.proposal_id not in (None, first.proposal_id)
+
+
 def test_bars_after_as_of_cannot_change_a_signal(env, backend, tmp_path: Path) -> None:
     baseline = _run(env, backend).signals
     altered = tmp_path / "bars"

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Mapping, Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -32,6 +33,15 @@ def strongest_actionable(signals: Sequence[Signal]) -> Signal | None:
     return ranked[0] if ranked else None
 
 
+def _pending(session: Session, symbol: str, side: str, now: datetime) -> ProposalRow | None:
+    return session.scalars(
+        select(ProposalRow).where(
+            ProposalRow.symbol == symbol, ProposalRow.side == side,
+            ProposalRow.status == ProposalStatus.PROPOSED.value, ProposalRow.expires_at > now,
+        ).limit(1)
+    ).first()
+
+
 def propose(
     session: Session,
     settings: Settings,
@@ -49,6 +59,12 @@ def propose(
     if state is TradingState.REDUCING:
         # Opening trades are off while reducing; exits come from positions, not from signals.
         return ProposalOutcome(None, "Trading is reducing (exits only): no new trade proposed.")
+    side = "buy" if signal.direction is Direction.BUY else "sell"
+    waiting = _pending(session, signal.symbol, side, now)
+    if waiting is not None:
+        # Each cycle re-reads the same story: one open question per trade idea, not one per cycle.
+        return ProposalOutcome(None, f"Proposal #{waiting.id} ({side.upper()} {signal.symbol}) is still waiting "
+                                     "for an operator: no new proposal this cycle.")
     size = suggest_size(signal, settings.sim_equity, settings.risk_per_trade, signal.horizon / interval)
     if size.quantity <= 0:
         return ProposalOutcome(None, f"The {signal.symbol} signal is too weak to size: no trade proposed.")
@@ -56,7 +72,7 @@ def propose(
     row = ProposalRow(
         signal_id=rows[signal.symbol].id,
         symbol=signal.symbol,
-        side="buy" if signal.direction is Direction.BUY else "sell",
+        side=side,
         quantity=size.quantity,
         notional=size.notional,
         reference_price=signal.price.last_close,
