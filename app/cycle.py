@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.artifacts import RunRecord, artifact_path, write_run_artifact
@@ -49,33 +49,33 @@ def score_headlines(session: Session, backend: SentimentBackend, headlines: Sequ
     """Polarity by content hash; texts already scored by this model version come from the store."""
     key = model_key(backend)
     wanted = {h.content_hash: h.title for h in headlines}
-    cached = session.scalars(
-        select(SentimentRow).where(SentimentRow.model == key, SentimentRow.content_hash.in_(wanted))
+    # Plain columns, not ORM objects: a replay looks up tens of thousands of scores at once.
+    cached = session.execute(
+        select(SentimentRow.content_hash, SentimentRow.positive, SentimentRow.negative, SentimentRow.neutral)
+        .where(SentimentRow.model == key, SentimentRow.content_hash.in_(wanted))
     )
-    polarity = {r.content_hash: Polarity(r.positive, r.negative, r.neutral) for r in cached}
+    polarity = {content_hash: Polarity(positive, negative, neutral) for content_hash, positive, negative, neutral in cached}
     missing = [h for h in wanted if h not in polarity]
-    for content_hash, p in zip(missing, backend.score([wanted[h] for h in missing])):
-        polarity[content_hash] = p
-        session.add(
-            SentimentRow(
-                content_hash=content_hash, model=key, label=p.label,
-                positive=p.positive, negative=p.negative, neutral=p.neutral,
-            )
-        )
+    scored = dict(zip(missing, backend.score([wanted[h] for h in missing])))
+    if scored:  # one multi-row INSERT rather than an ORM object per score
+        session.execute(insert(SentimentRow), [
+            {"content_hash": h, "model": key, "label": p.label, "positive": p.positive, "negative": p.negative,
+             "neutral": p.neutral} for h, p in scored.items()
+        ])
+    polarity.update(scored)
     return polarity
 
 
 def _store_headlines(session: Session, headlines: Sequence[Headline], run_id: int) -> None:
     by_id = {h.id: h for h in headlines}
     known = set(session.scalars(select(HeadlineRow.id).where(HeadlineRow.id.in_(by_id))))
-    session.add_all(
-        HeadlineRow(
-            id=h.id, content_hash=h.content_hash, source=h.source, title=h.title,
-            summary=h.summary, url=h.url, published_at=h.published, first_run_id=run_id,
-        )
-        for h in by_id.values()
-        if h.id not in known
-    )
+    new = [
+        {"id": h.id, "content_hash": h.content_hash, "source": h.source, "title": h.title, "summary": h.summary,
+         "url": h.url, "published_at": h.published, "first_run_id": run_id}
+        for h in by_id.values() if h.id not in known
+    ]
+    if new:
+        session.execute(insert(HeadlineRow), new)
 
 
 def _load_bars(market: EmbeddedMarketData, symbols: Sequence[str], as_of: datetime) -> tuple[dict[str, list[Bar]], timedelta, list[Problem]]:
