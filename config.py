@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from intelligence.assets import CATALOGUE
 
 ENV_PREFIX = "TB_"
+TEST_PREFIX = "TB_TEST_"
 # The assets the embedded snapshot has bars for; the catalogue may know more.
 EMBEDDED_UNIVERSE = ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "BNB")
 LIVE_TRADING_PHRASE = "I accept that live trading uses real money"
@@ -131,12 +132,22 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "TB_ANTHROPIC_API_KEY")
     )
     anthropic_base_url: str | None = None
+    # --- Claude polarity cross-check (providers/claude.py, app/crosscheck.py); runs only with a key ---
+    # Haiku: a label and a number per headline need no bigger model, and it answers within the cycle.
+    anthropic_model: str = Field(default="claude-haiku-4-5", min_length=1)
+    # The headlines that move an asset's narrative most are the ones worth a second opinion.
+    claude_top_n: int = Field(default=5, ge=1, le=50)
+    # Claude's share of a checked headline's polarity: a nudge, the model's score keeps the majority.
+    claude_weight: float = Field(default=0.3, ge=0, le=1)
+    # A hung API must not stall the cycle; past this the cross-check is skipped and the run degraded.
+    claude_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
 
     sentiment_backend: Literal["auto", "finbert", "embedded"] = "auto"
     finbert_model: str = "ProsusAI/finbert"
 
     universe: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(EMBEDDED_UNIVERSE))
-    feeds: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FEEDS))
+    # JSON decoded by the validator below, so a typo is an error that names TB_FEEDS, not a traceback.
+    feeds: Annotated[dict[str, str], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_FEEDS))
     # None = the embedded snapshots shipped with the project.
     feeds_dir: Path | None = None
     bars_dir: Path | None = None
@@ -161,6 +172,18 @@ class Settings(BaseSettings):
     alpaca_bar_lookback_days: float = Field(default=10.0, gt=0, le=3650)
     # Free Alpaca accounts may read recent stock bars from IEX only; SIP needs a subscription.
     alpaca_stock_feed: Literal["iex", "sip"] = "iex"
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _feeds_json(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        import json
+
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError('expected a JSON object of feed name to URL, e.g. {"CoinDesk": "https://…/rss"}') from None
 
     @field_validator("news_sources", mode="before")
     @classmethod
@@ -254,6 +277,35 @@ class Settings(BaseSettings):
     broker_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     reconcile_minutes: float = Field(default=5.0, gt=0)
 
+    # --- serve (app/serve.py, app/jobs.py, app/lease.py; README "Running it for months") ---
+    # A cycle reads, scores and proposes; fresh hourly bars make a quarter of an hour often enough.
+    # Crypto runs around the clock, equities only while NYSE is open. Seconds, so tests can run it fast.
+    cycle_seconds: float = Field(default=900.0, ge=1, le=86400)
+    # Expiry, order sync, the account watch (auto-HALT) and auto-approve should react within a minute.
+    trading_tick_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # How often subscriptions are checked for a digest whose local time has come.
+    digest_check_seconds: float = Field(default=30.0, ge=1, le=3600)
+    # Outcomes resolve once a horizon's bars have closed; hourly is finer than any horizon.
+    resolve_minutes: float = Field(default=60.0, gt=0, le=10080)
+    # Artifacts and evaluation runs older than this are deleted (checked daily); 0 keeps them forever.
+    retention_days: float = Field(default=90.0, ge=0)
+    # The trader lease (one `serve` trades at a time): renewed every third of this; a holder that
+    # crashed is replaced once it runs out, so this is also the longest a takeover waits.
+    lease_seconds: float = Field(default=60.0, ge=3, le=3600)
+    # A second `serve` on the same store: "wait" stands by and takes over when the first stops, "exit" leaves.
+    standby: Literal["wait", "exit"] = "wait"
+    # On SIGTERM a running cycle may finish for this long; past it the process exits and the store
+    # rolls the cycle's open transaction back (the run is marked interrupted at the next start).
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=600)
+    # "json": one JSON object per log line (for log shippers); secrets are redacted either way.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("standby", "log_format", "log_level", mode="before")
+    @classmethod
+    def _lower_case_choice(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("telegram_operators", "universe", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -285,7 +337,8 @@ def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
     known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
     errors = []
     for name in sorted(environ):
-        if name.startswith(ENV_PREFIX) and name not in known:
+        # TB_TEST_*: the test suite's own variables (TB_TEST_DATABASE_URL, tests/pg_fixtures.py), not settings.
+        if name.startswith(ENV_PREFIX) and name not in known and not name.startswith(TEST_PREFIX):
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             errors.append(f"{name}: not a setting{hint}")

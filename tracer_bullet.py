@@ -15,7 +15,7 @@ from trading.factory import live_banner
 
 # Modules that add their own subcommands: each has `register(subparsers)` and sets
 # `handler(settings, args) -> exit code` on the parsers it adds.
-COMMAND_MODULES: tuple[str, ...] = ("eval.cli", "trading.cli", "app.replay", "bot.cli", "app.sentiment_cli")
+COMMAND_MODULES: tuple[str, ...] = ("eval.cli", "trading.cli", "app.replay", "bot.cli", "app.sentiment_cli", "app.serve")
 log = logging.getLogger("tracer_bullet")
 
 
@@ -104,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
+        from app.logs import protect
+
+        protect(settings)  # every secret in the settings is redacted from every log record from here on
         banner = live_banner(settings)
         if banner:
             print(banner, file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Engine and sessions: one place that knows how to open the store."""
+"""Engine and sessions: one place that knows how to open the store (and bring its schema up to date)."""
 from __future__ import annotations
 
 from sqlalchemy import create_engine, event
@@ -6,11 +6,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Base
+from storage.models import Base  # noqa: F401  (the metadata every model module below registers with)
 import storage.chat_models  # noqa: F401,E402  (registers the chat tables with Base for create_all)
 import storage.eval_models  # noqa: F401,E402  (registers the signal outcome table with Base for create_all)
 import storage.provider_models  # noqa: F401,E402  (registers feed validators and provider breakers)
 import storage.trading_models  # noqa: F401,E402  (registers the orders, fills, audit and sim tables)
+import storage.llm_models  # noqa: F401,E402  (registers the Claude polarity cross-check table)
+import storage.serve_models  # noqa: F401,E402  (registers the trader lease and the scheduler's jobs)
+from storage.migrate import prepare_schema  # noqa: E402
 
 Sessions = sessionmaker[Session]
 
@@ -26,15 +29,18 @@ def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:  # type: ign
 
 
 def open_store(url: str) -> Sessions:
-    """Sessions on `url`, schema created if missing."""
+    """Sessions on `url`, the schema migrated to the newest revision (storage/migrations) if it is not."""
     try:
-        engine = create_engine(url)
+        # A server store outlives connections (a restart, a failover, an idle timeout): test each one
+        # before use rather than fail the first query of a process that has run for weeks.
+        server = make_url(url).get_backend_name() != "sqlite"
+        engine = create_engine(url, pool_pre_ping=server)
     except (ArgumentError, ImportError, ValueError) as exc:
         raise StoreError(f"cannot open store {_safe(url)}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
     try:
-        Base.metadata.create_all(engine)
+        prepare_schema(engine)
     except Exception as exc:  # any driver error means the store is unusable: say why
         raise StoreError(f"cannot open store {_safe(url)}: {exc.__class__.__name__}: {exc}") from exc
     return sessionmaker(engine, expire_on_commit=False)

@@ -16,6 +16,7 @@ from storage.models import ProposalRow, Run, SignalRow
 from storage.trading_models import ProposalPlanRow
 from tests.fake_discord import FakeDiscordWebhook
 from tests.fake_telegram import FakeTelegram
+from tests.pg_fixtures import active_pg_url
 
 # Shaped like a real token (digits, colon, 35 characters) so the shape-based redaction is tested too.
 TOKEN = "7654321098:AAFakeTokenForTestsOnly_abcdefghijklmn"
@@ -98,8 +99,10 @@ MEMORY = "sqlite://"
 
 
 @asynccontextmanager
-async def chat_stack(clock: Callable[[], datetime] = utcnow, *, database_url: str = MEMORY, start: bool = True,
+async def chat_stack(clock: Callable[[], datetime] = utcnow, *, database_url: str | None = None, start: bool = True,
                      discord: bool = True, **overrides: Any) -> AsyncIterator[Stack]:
+    # Unset: in memory, or a fresh PostgreSQL database when the test runs on that backend (tests/pg_fixtures.py).
+    database_url = database_url or active_pg_url() or MEMORY
     telegram = FakeTelegram(TOKEN)
     webhook = FakeDiscordWebhook()
     await telegram.start()

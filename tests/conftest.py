@@ -8,6 +8,9 @@ import pytest
 
 from providers.feeds import read_feed_directory
 
+# SQLite always, PostgreSQL too when TB_TEST_DATABASE_URL is set (tests/pg_fixtures.py).
+pytest_plugins = ("tests.pg_fixtures",)
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -27,11 +30,6 @@ def embedded_headlines():
     batch = read_feed_directory()
     assert not batch.problems
     return batch.headlines
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'tb.db'}"
 
 
 def utc(*args: int) -> datetime:

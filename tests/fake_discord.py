@@ -59,6 +59,7 @@ class FakeDiscordWebhook:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/api/webhooks/{id}/{token}", self._handle)
+        app.router.add_get("/api/webhooks/{id}/{token}", self._info)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -98,6 +99,13 @@ class FakeDiscordWebhook:
             self._bucket_used = 0
         return {"X-RateLimit-Limit": str(self.bucket_size), "X-RateLimit-Remaining": str(remaining),
                 "X-RateLimit-Reset-After": f"{self.bucket_reset:.3f}", "X-RateLimit-Bucket": "fake"}
+
+    async def _info(self, request: web.Request) -> web.Response:
+        """GET on a webhook URL: Discord answers with the webhook object (what `health` checks)."""
+        if request.match_info["token"] != WEBHOOK_TOKEN or request.match_info["id"] != WEBHOOK_ID:
+            return web.json_response({"message": "Unknown Webhook", "code": 10015}, status=404)
+        return web.json_response({"id": WEBHOOK_ID, "type": 1, "name": "Tracer Bullet", "channel_id": "4455",
+                                  "guild_id": "6677", "token": WEBHOOK_TOKEN})
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.calls.append(time.monotonic())

@@ -17,6 +17,7 @@ from storage.db import Sessions, open_store
 from storage.models import ProposalRow, Run, SignalRow
 from storage.trading_models import ProposalPlanRow
 from tests.conftest import utc
+from tests.pg_fixtures import active_pg_url
 
 HOUR = timedelta(hours=1)
 
@@ -32,7 +33,12 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def db_url(template_db: Path, tmp_path: Path) -> Iterator[str]:
     """A fresh store per test; in memory-backed /dev/shm where there is one, since each of the many
-    small commits a trading action makes costs an fsync on a disk."""
+    small commits a trading action makes costs an fsync on a disk. On PostgreSQL (tests/pg_fixtures.py), a
+    fresh database there."""
+    pg = active_pg_url()
+    if pg is not None:
+        yield pg
+        return
     shm = Path("/dev/shm")
     directory = Path(tempfile.mkdtemp(prefix="tb-trading-", dir=shm)) if shm.is_dir() else tmp_path
     path = directory / "trading.db"

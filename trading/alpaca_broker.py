@@ -70,6 +70,10 @@ class AlpacaBroker:
         self._clock = clock
         self.paper = paper
 
+    def close(self) -> None:
+        """End the HTTP session (serve's shutdown), so no connection to Alpaca is left open."""
+        self._client._session.close()
+
     def market_time(self) -> datetime:
         return self._clock()
 
