@@ -27,11 +27,15 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from app.data_sources import build_data_sources, data_secrets
     from bot.redact import register_secrets
     from bot.render_text import render_digest
-    from providers.sentiment_models import load_backend
+    from providers.sentiment_models import SentimentLoadError, load_backend
 
     register_secrets(data_secrets(settings))  # before any provider logs a URL
     sessions = open_store(settings.database_url)
-    loaded = load_backend(settings.sentiment_backend, settings.finbert_model)
+    try:
+        loaded = load_backend(settings.sentiment_backend, settings.finbert_model)
+    except SentimentLoadError as exc:
+        print(f"cannot load the sentiment model: {exc}", file=sys.stderr)
+        return 1
     if loaded.note:
         log.info(loaded.note)
     sources = build_data_sources(settings, sessions, utcnow)

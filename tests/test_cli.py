@@ -87,3 +87,10 @@ def test_sentiment_command_speaks_json_lines(tmp_path: Path) -> None:
 def test_run_without_once_says_what_to_do(tmp_path: Path) -> None:
     result = _cli("run", env=_env(tmp_path), cwd=tmp_path)
     assert result.returncode == 2 and "--once" in result.stderr
+
+
+def test_run_with_finbert_forced_but_no_weights_is_a_clear_error(tmp_path: Path) -> None:
+    env = _env(tmp_path, TB_SENTIMENT_BACKEND="finbert", TB_FINBERT_MODEL=str(tmp_path / "no-such-model"))
+    result = _cli("run", "--once", env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "cannot load the sentiment model" in result.stderr
+    assert "no-such-model" in result.stderr and "Traceback" not in result.stderr
