@@ -1,7 +1,8 @@
 """Load the embedded sentiment model that ships in providers/embedded/sentiment/.
 
-The I/O half of the embedded backend: reads model.npz (arrays) and model.json (feature
-config and metadata), checks them, and hands plain arrays to the pure scorer.
+The I/O half of the embedded backend: reads model.npz (n-gram and stack arrays), model.json
+(feature config and metadata) and, when the model has one, encoder.npz (see sentiment_encoder.py),
+checks them, and hands plain arrays and callables to the pure scorer.
 """
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from intelligence.sentiment.base import LABELS
-from intelligence.sentiment.embedded import EmbeddedSentiment, FeatureConfig
+from intelligence.sentiment.embedded import EmbeddedSentiment, FeatureConfig, Stack
+from providers.sentiment_encoder import EncoderFiles, EncoderLoadError, load_encoder
 
 DEFAULT_DIR = Path(__file__).parent / "embedded" / "sentiment"
 ARRAYS = ("idf", "weights", "bias")
+STACK_ARRAYS = ("stack_weights", "stack_bias", "stack_rule_offsets")  # present when model.json has a "stack" section
+ENCODER_FILE = "encoder.npz"  # present when model.json has an "encoder" section
 
 
 class SentimentModelError(ValueError):
@@ -31,13 +35,28 @@ def load_embedded_backend(path: Path | None = None) -> EmbeddedSentiment:
     npz_path, json_path = directory / "model.npz", directory / "model.json"
     meta = _read_meta(json_path)
     blob = _read_bytes(npz_path)
-    arrays = _read_arrays(npz_path, blob)
+    stacked = "stack" in meta
+    arrays = _read_arrays(npz_path, blob, ARRAYS + (STACK_ARRAYS if stacked else ()))
     try:
         config = FeatureConfig.from_dict(meta["features"])
-        # The version covers everything that moves a score: the weights and how texts become features.
-        features = json.dumps(config.to_dict(), sort_keys=True).encode()
-        digest = hashlib.sha256(blob + features).hexdigest()[:12]
-        return EmbeddedSentiment(config, **arrays, version=f"{meta['version']}+{digest}")
+        stack = encoder = None
+        identity: dict = {"features": config.to_dict()}
+        if stacked:
+            inputs = tuple(str(name) for name in meta["stack"]["inputs"])
+            stack = Stack(arrays.pop("stack_weights"), arrays.pop("stack_bias"), arrays.pop("stack_rule_offsets"),
+                          str(meta["stack"]["rules_version"]), inputs)
+            identity["rules"] = stack.rules_version
+        if "encoder" in meta:
+            files = EncoderFiles.from_meta(meta["encoder"])
+            trained = _read_bytes(directory / ENCODER_FILE)
+            encoder = load_encoder(trained, files, directory / ENCODER_FILE)
+            identity["encoder"] = [hashlib.sha256(trained).hexdigest(), files.base_sha256, files.tokenizer_sha256]
+        # The version covers everything that moves a score: the weights, how texts become features,
+        # which rules the stack reads and which encoder (ours and the base under it).
+        digest = hashlib.sha256(blob + json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+        return EmbeddedSentiment(config, **arrays, version=f"{meta['version']}+{digest}", stack=stack, encoder=encoder)
+    except EncoderLoadError as exc:
+        raise SentimentModelError(f"embedded sentiment model in {directory}: {exc}") from exc
     except (KeyError, TypeError, ValueError) as exc:
         raise SentimentModelError(f"embedded sentiment model in {directory} is inconsistent: {exc}") from exc
 
@@ -70,13 +89,13 @@ def _read_meta(path: Path) -> dict:
     return meta
 
 
-def _read_arrays(path: Path, blob: bytes) -> dict[str, np.ndarray]:
+def _read_arrays(path: Path, blob: bytes, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-            missing = [name for name in ARRAYS if name not in npz.files]
+            missing = [name for name in names if name not in npz.files]
             if missing:
                 raise SentimentModelError(f"embedded sentiment weights {path} lack arrays {missing}")
-            return {name: npz[name] for name in ARRAYS}
+            return {name: npz[name] for name in names}
     except SentimentModelError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:

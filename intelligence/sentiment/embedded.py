@@ -11,7 +11,7 @@ import unicodedata
 import zlib
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -184,48 +184,84 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+Encoder = Callable[[Sequence[str]], np.ndarray]  # texts -> (n, 3) probabilities in LABELS order
+
+
+def stack_input_names(with_encoder: bool) -> tuple[str, ...]:
+    ngram = tuple(f"ngram_log_p_{label}" for label in LABELS)
+    encoder = tuple(f"encoder_log_p_{label}" for label in LABELS) if with_encoder else ()
+    return ngram + encoder
+
+
 @dataclass(frozen=True)
 class Stack:
-    """The second stage: the n-gram model's log-probabilities and the rule features, weighed together.
+    """The last stage: the first-stage models' log-probabilities weighed together, plus the rules.
 
-    Rows of `weights` are the three log-probabilities (LABELS order) then rules.FEATURE_NAMES; its
-    columns follow LABELS. Fitted on out-of-fold predictions, so the rules get the weight they earn
-    next to an honest n-gram model rather than one that has memorised its training rows.
+    logits = inputs @ weights + bias + fired @ rule_offsets, where `fired` says which rule features
+    (rules.FEATURE_NAMES) fired. The offsets are each rule's log-likelihood ratio per class, counted on
+    the training tweets, and stay fixed while the weights are fitted: tweets rarely need the grammar the
+    rules read ("net loss narrowed", "costs fell", "EUR 5.1 mn (4.3)"), so a weight fitted on them alone
+    would ignore exactly what news sentences need. The weights are fitted on rows none of the
+    first-stage models saw. Rows of `weights` follow `inputs`, columns follow LABELS.
     """
 
     weights: np.ndarray
     bias: np.ndarray
+    rule_offsets: np.ndarray
     rules_version: str
+    inputs: tuple[str, ...]
 
     def __post_init__(self) -> None:
         k = len(LABELS)
-        _check_array("stack weights", self.weights, (k + len(rules.FEATURE_NAMES), k))
+        if self.inputs not in (stack_input_names(False), stack_input_names(True)):
+            raise ValueError(f"unknown stack inputs {list(self.inputs)}")
+        _check_array("stack weights", self.weights, (len(self.inputs), k))
         _check_array("stack bias", self.bias, (k,))
+        _check_array("stack rule offsets", self.rule_offsets, (len(rules.FEATURE_NAMES), k))
         if self.rules_version != rules.RULES_VERSION:
             raise ValueError(
                 f"the stack was fitted for rules {self.rules_version!r}, this code has {rules.RULES_VERSION!r}; "
                 "retrain with scripts/train_embedded_sentiment.py"
             )
 
+    @property
+    def uses_encoder(self) -> bool:
+        return self.inputs == stack_input_names(True)
 
-def stack_inputs(base: np.ndarray, texts: Sequence[str], max_chars: int) -> np.ndarray:
-    """(n, 3 + F): log-probabilities of the first stage beside the rule features."""
-    return np.hstack([np.log(np.clip(base, 1e-6, 1.0)), rules.features(texts, max_chars)])
+    def logits(self, inputs: np.ndarray, fired: np.ndarray) -> np.ndarray:
+        return inputs @ self.weights.astype(np.float64) + self.bias.astype(np.float64) + fired @ self.rule_offsets.astype(np.float64)
+
+
+def stack_inputs(ngram: np.ndarray, encoder: np.ndarray | None) -> np.ndarray:
+    """(n, inputs): log-probabilities of the first-stage models side by side."""
+    parts = [ngram] if encoder is None else [ngram, encoder]
+    return np.log(np.clip(np.hstack(parts), 1e-6, 1.0))
+
+
+def rules_fired(texts: Sequence[str], max_chars: int) -> np.ndarray:
+    """(n, F) 1.0 where a rule feature fired at least once."""
+    return (rules.features(texts, max_chars) > 0).astype(np.float64)
 
 
 class EmbeddedSentiment:
-    """SentimentBackend over already-loaded arrays; columns of `weights` follow LABELS."""
+    """SentimentBackend: n-gram model, optional encoder, rules, and the stack that weighs them.
+
+    Columns of `weights` follow LABELS. `encoder` is a callable (the loader builds it around the
+    numpy MiniLM of encoder.py and a tokenizer); it is needed exactly when the stack reads it.
+    """
 
     name = "embedded"
 
     def __init__(
         self, config: FeatureConfig, idf: np.ndarray, weights: np.ndarray, bias: np.ndarray, version: str,
-        stack: Stack | None = None,
+        stack: Stack | None = None, encoder: Encoder | None = None,
     ) -> None:
         d, k = config.n_features, len(LABELS)
         _check_array("idf", idf, (d,))
         _check_array("weights", weights, (d, k))
         _check_array("bias", bias, (k,))
+        if (encoder is not None) != (stack is not None and stack.uses_encoder):
+            raise ValueError("an encoder is needed exactly when the stack reads one")
         self.config = config
         self.version = version
         # float64 copies: scores then do not depend on how the shipped file rounded.
@@ -233,6 +269,7 @@ class EmbeddedSentiment:
         self._weights = weights.astype(np.float64)
         self._bias = bias.astype(np.float64)
         self._stack = stack
+        self._encoder = encoder
 
     def features(self, texts: Sequence[str]) -> SparseRows:
         return tfidf(term_counts(texts, self.config), self._idf)
@@ -243,12 +280,22 @@ class EmbeddedSentiment:
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 3) in LABELS order; a text with no features at all (empty, punctuation) is neutral."""
+        texts = list(texts)
         x = self.features(texts)
         probs = softmax(linear_scores(x, self._weights, self._bias))
+        empty = np.diff(x.indptr) == 0
         if self._stack is not None:
-            inputs = stack_inputs(probs, texts, self.config.max_chars)
-            probs = softmax(inputs @ self._stack.weights.astype(np.float64) + self._stack.bias.astype(np.float64))
-        probs[np.diff(x.indptr) == 0] = [getattr(NEUTRAL, label) for label in LABELS]
+            encoded = None
+            if self._encoder is not None:
+                # Texts without words skip the encoder: they end up exactly neutral anyway.
+                encoded = np.full((len(texts), len(LABELS)), 1.0 / len(LABELS))
+                wordy = np.flatnonzero(~empty)
+                if len(wordy):
+                    # The same quote folding as the n-grams: typography must not move a score.
+                    encoded[wordy] = self._encoder([texts[i].translate(_QUOTES) for i in wordy])
+            fired = rules_fired(texts, self.config.max_chars)
+            probs = softmax(self._stack.logits(stack_inputs(probs, encoded), fired))
+        probs[empty] = [getattr(NEUTRAL, label) for label in LABELS]
         return probs
 
     def score(self, texts: Sequence[str]) -> list[Polarity]:

@@ -15,6 +15,7 @@ from intelligence.types import Polarity
 
 DEFAULT_MAX_LENGTH = 128  # headlines are far shorter; the cap only bounds summaries and abuse
 DEFAULT_BATCH_SIZE = 32
+NEUTRAL = Polarity(positive=0.0, negative=0.0, neutral=1.0)
 
 
 def label_columns(id2label: Mapping[Any, str], label_map: Mapping[str, str] | None = None) -> tuple[int, int, int]:
@@ -78,16 +79,22 @@ class FinBertSentiment:
         self.version = f"{model_id}@{revision};max_length={self._max_length};labels={_label_tag(self._columns)}"
 
     def score(self, texts: Sequence[str]) -> list[Polarity]:
+        if isinstance(texts, str):
+            raise TypeError("score() takes a sequence of texts, not one string")
         texts = list(texts)
-        if not texts:
-            return []
-        results: dict[int, Polarity] = {}
-        for batch in self._buckets(texts):
-            results.update(zip(batch, self._score_batch([texts[i] for i in batch]), strict=True))
+        # No words, no sentiment: an empty line is exactly neutral, as with the embedded model,
+        # rather than whatever the classifier makes of [CLS] [SEP].
+        results: dict[int, Polarity] = {i: NEUTRAL for i, text in enumerate(texts) if not text.strip()}
+        wordy = [i for i in range(len(texts)) if i not in results]
+        for batch in self._buckets([texts[i] for i in wordy]):
+            indices = [wordy[j] for j in batch]
+            results.update(zip(indices, self._score_batch([texts[i] for i in indices]), strict=True))
         return [results[i] for i in range(len(texts))]
 
     def _buckets(self, texts: list[str]) -> list[list[int]]:
         """Indices grouped into batches of similar token length, so little compute goes to padding."""
+        if not texts:
+            return []
         encoded = self._tokenizer(texts, truncation=True, max_length=self._max_length)["input_ids"]
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
         return [order[start : start + self._batch_size] for start in range(0, len(order), self._batch_size)]

@@ -3,8 +3,9 @@
 A tweet-trained model learns words ("soars", "downgrade") but not the grammar of a results sentence:
 that a *loss* which *decreased* is good news, or that "EUR 13.1 mn from EUR 8.7 mn" is a rise. This
 module finds such statements with hand-written word lists (written for this project, no third-party
-lexicon) and returns evidence for each direction; the embedded model weighs that evidence with weights
-fitted on data (scripts/train_embedded_sentiment.py), so no threshold here decides a label alone.
+lexicon) and returns evidence for each direction. No threshold here decides a label: the embedded
+model gives each kind of evidence the weight it carries in the training data (its log-likelihood
+ratio per class, counted by scripts/train_embedded_sentiment.py; see embedded.Stack).
 
 Pure and cheap: one regex pass and a few list scans per text.
 """
@@ -41,15 +42,17 @@ rose rise rises rising risen increase increased increases increasing grew grow g
 climb climbed climbs climbing jump jumped jumps jumping surge surged surges surging soar soared soars soaring
 gain gained gains gaining advance advanced advances improve improved improves improving improvement
 rebound rebounded rebounds recover recovered recovers rally rallied rallies double doubled doubles tripled
-boost boosted boosts strengthen strengthened strengthens expand expanded expands widen widened widens
+boost boosted boosts strengthen strengthened strengthens expand expanded expands widen widened widens widening
+improving strengthening expanding
 beat beats tops topped exceed exceeded exceeds outperformed picked accelerated accelerates
 """.split())
 DOWN_WORDS = frozenset("""
 fell fall falls falling fallen drop dropped drops dropping decrease decreased decreases decreasing decline
 declined declines declining lower slump slumped slumps plunge plunged plunges plunging tumble tumbled tumbles
-slide slid slides sliding sink sank sinks sunk weaken weakened weakens shrink shrank shrinks shrunk contract
-contracted contracts dip dipped dips slip slipped slips slipping miss missed misses plummet plummeted
+slide slid slides sliding sink sank sinks sunk weaken weakened weakens shrink shrank shrinks shrunk
+contracted dip dipped dips slip slipped slips slipping miss missed misses plummet plummeted
 plummets halved halves deteriorate deteriorated deteriorates worsen worsened worsens slowed slows slowing
+shrinking weakening deteriorating worsening
 eased eases narrowed narrows narrowing reduced reduce reduces cut cuts slashed slashes trimmed
 """.split())
 # "widened" raises a loss (bad) but is also used of margins (good): it is an UP word, the metric decides.
@@ -60,14 +63,20 @@ DOWN_IF_NUMBER = frozenset({"down", "minus"})
 NEGATIVE_EVENTS = (
     r"\blaid off\b", r"\blay(?:s|ing)? off\b", r"\blay-?offs?\b", r"\bjob cuts?\b", r"\bcut(?:s|ting)? \w* ?jobs\b",
     r"\bredundanc(?:y|ies)\b", r"\bbankrupt(?:cy)?\b", r"\binsolven(?:t|cy)\b", r"\bprofit warning\b",
-    r"\bswung to (?:a |an )?(?:net |operating |pre-?tax )?loss\b", r"\bturned to (?:a |an )?(?:net |operating )?loss\b",
-    r"\bdowngrad(?:e|es|ed|ing)\b", r"\b(?:below|missed|misses|miss) (?:analysts' |market |consensus )?(?:expectations|estimates|forecasts?)\b",
+    r"\bsw(?:ung|ings?|inging) to (?:a |an )?(?:\w+ ){0,3}(?:net |operating |pre-?tax )?loss\b",
+    r"\bturned to (?:a |an )?(?:net |operating )?loss\b",
+    r"\bdowngrad(?:e|es|ed|ing)\b",
+    r"\b(?:below|missed|misses|miss) (?:analysts' |market |consensus )?(?:expectations|estimates|forecasts?)\b",
     r"\bclass action\b", r"\bfined\b", r"\bplant closures?\b", r"\bto close\b.*\b(?:plant|factory|mill|unit)\b",
+    # "extends losses" is a share price falling further, not a loss account.
+    r"\bextend(?:s|ed|ing)? (?:its |their )?(?:early |earlier |premarket )?losses\b",
 )
 POSITIVE_EVENTS = (
-    r"\bswung to (?:a )?(?:net |operating |pre-?tax )?profit\b", r"\bturned to (?:a )?(?:net |operating )?profit\b",
+    r"\bsw(?:ung|ings?|inging) to (?:a )?(?:\w+ ){0,3}(?:net |operating |pre-?tax )?profit\b",
+    r"\bturned to (?:a )?(?:net |operating )?profit\b",
     r"\breturned to (?:profit|profitability|black)\b", r"\bfrom (?:a|an) (?:net |operating |pre-?tax )?loss\b",
-    r"\bupgrad(?:e|es|ed|ing)\b", r"\b(?:above|beat|beats|tops|topped|exceeded) (?:analysts' |market |consensus )?(?:expectations|estimates|forecasts?|views?)\b",
+    r"\bupgrad(?:e|es|ed|ing)\b",
+    r"\b(?:above|beat|beats|tops|topped|exceeded) (?:analysts' |market |consensus )?(?:expectations|estimates|forecasts?|views?)\b",
     r"\brecord (?:high|profit|sales|revenue|results?|earnings|quarter|year)\b",
     r"\b(?:wins?|won|awarded|secures?|secured) (?:a |an |the )?(?:\w+ ){0,3}(?:contract|order|deal)s?\b",
 )
@@ -202,6 +211,15 @@ def _negated(words: list[str], i: int) -> bool:
 
 
 def _nearest_metric(words: list[str], metrics: dict[int, tuple[str, int]], i: int) -> tuple[str, int] | None:
+    # A direction word right before a measure qualifies it ("widening loss", "higher net sales"),
+    # and so does one followed by "in"/"of" ("drop in revenue", "increase of operating profit").
+    starts = {anchor - len(phrase.split()) + 1: (phrase, sign) for anchor, (phrase, sign) in metrics.items()}
+    if i + 1 in starts:
+        return starts[i + 1]
+    if i + 1 < len(words) and words[i + 1] in ("in", "of"):
+        for j in range(i + 2, min(len(words), i + 5)):  # "drop in 2020 revenue", "rise in its net sales"
+            if j in starts:
+                return starts[j]
     for j in range(i - 1, max(-1, i - 1 - LOOK_BACK), -1):
         if words[j] in CLAUSE_BREAKS:
             break
@@ -305,4 +323,4 @@ def _fingerprint() -> str:
 
 
 # Bump the number when the logic (not only a list) changes.
-RULES_VERSION = f"fin-rules-1.{_fingerprint()}"
+RULES_VERSION = f"fin-rules-2.{_fingerprint()}"

