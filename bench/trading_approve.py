@@ -12,7 +12,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from measure import emit, percentile, product_root, self_peak_mb, use_product
+
+use_product(product_root())  # --root DIR measures another checkout
 
 from storage.db import open_store  # noqa: E402
 from tests.conftest import utc  # noqa: E402
@@ -36,10 +38,10 @@ def _time(world, n: int, as_of) -> list[float]:
     return times
 
 
-def _report(name: str, times: list[float]) -> None:
-    ordered = sorted(times)
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-    print(f"{name:<28} n={len(times):<4} p50 {statistics.median(times) * 1000:7.1f} ms   p99 {p99 * 1000:7.1f} ms")
+def _report(name: str, times: list[float]) -> dict[str, float]:
+    p50, p99 = statistics.median(times) * 1000, percentile(times, 99) * 1000
+    print(f"{name:<28} n={len(times):<4} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
+    return {"p50_ms": p50, "p99_ms": p99}
 
 
 def main(n: int) -> None:
@@ -51,7 +53,7 @@ def main(n: int) -> None:
         open_store(url)
         limits = dict(symbol_cooldown_minutes=0, max_open_positions=20)  # many quick orders on purpose
         world = make_world(url, Clock(utc(2026, 3, 1, 12)), sim_factory(root / "bars"), **limits)
-        _report("simulated broker", _time(world, n, utc(2025, 12, 13, 10, 14)))
+        simulated = _report("simulated broker", _time(world, n, utc(2025, 12, 13, 10, 14)))
 
         fake = FakeAlpaca({f"{s}/USD": 100.0 for s in SYMBOLS}).start()
         try:
@@ -60,10 +62,14 @@ def main(n: int) -> None:
             config = dict(alpaca_key=KEY, alpaca_secret=SECRET, alpaca_trading_url=fake.url, **limits)
             now = utc(2025, 12, 15, 15, 10)
             world = make_world(url, Clock(now), lambda s, c: build_broker(settings(url, **config), s, c), **config)
-            _report("alpaca-py to loopback fake", _time(world, n, now - timedelta(minutes=5)))
+            alpaca = _report("alpaca-py to loopback fake", _time(world, n, now - timedelta(minutes=5)))
         finally:
             fake.stop()
+    print(f"peak memory {self_peak_mb():.0f} MB (this process, the fake Alpaca included)")
+    emit({f"simulated_{k}": v for k, v in simulated.items()} | {f"alpaca_{k}": v for k, v in alpaca.items()}
+         | {"peak_mb": self_peak_mb()})
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50)
+    counts = [a for a in sys.argv[1:] if a.isdigit()]
+    main(int(counts[0]) if counts else 50)
