@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from intelligence.relevance import Mention
@@ -94,8 +95,7 @@ def fold_stories(mentions: Sequence[Mention], threshold: float = NEAR_DUPLICATE_
     members: list[list[tuple[frozenset[str], frozenset[str]]]] = []
     index: dict[str, set[int]] = defaultdict(set)  # shingle -> stories holding it
     for m in ordered:
-        key = title_key(m.headline.title)
-        grams, names = shingles(m.headline.title), entities(m.headline.title)
+        key, grams, names = _title_features(m.headline.title)
         story = by_key.get(key)
         if story is not None:
             exact[story] += 1
@@ -116,6 +116,16 @@ def fold_stories(mentions: Sequence[Mention], threshold: float = NEAR_DUPLICATE_
         for gram in grams:
             index[gram].add(story)
     return [Story(tuple(g), e, n) for g, e, n in zip(groups, exact, near)]
+
+
+# A title is folded again in every cycle (and every replay session) whose window holds it: its key,
+# bigrams and names are remembered rather than re-derived (Unicode normalisation and a regex each time).
+TITLE_MEMO_SIZE = 16384
+
+
+@lru_cache(maxsize=TITLE_MEMO_SIZE)
+def _title_features(title: str) -> tuple[str, frozenset[str], frozenset[str]]:
+    return title_key(title), shingles(title), entities(title)
 
 
 def _closest(grams: frozenset[str], names: frozenset[str], index: dict[str, set[int]],

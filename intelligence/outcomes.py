@@ -21,12 +21,15 @@ made on a Friday after the close enters Monday's open and exits Monday's close. 
 from __future__ import annotations
 
 import math
+import operator
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Sequence
 
 from intelligence.types import Bar, Direction, _require_utc
+
+_START = operator.attrgetter("start")
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,40 @@ def resolve_outcome(
     _require_utc(as_of, "as_of")
     if horizon <= timedelta(0):
         raise ValueError(f"horizon must be positive, got {horizon}")
-    if interval <= timedelta(0):
-        raise ValueError(f"interval must be positive, got {interval}")
-    for prev, bar in zip(bars, bars[1:]):
-        if bar.start <= prev.start:
-            raise ValueError(f"bars are not in increasing time order at {bar.start.isoformat()}")
+    _check_series(bars, interval)
     if direction is Direction.HOLD:
         return None
-    starts = [b.start for b in bars]
-    first = bisect_left(starts, as_of)
+    return _outcome(as_of, direction, horizon, bars, interval)
+
+
+def resolve_outcomes(
+    calls: Sequence[tuple[datetime, Direction, timedelta]], bars: Sequence[Bar], interval: timedelta
+) -> list[Outcome | None]:
+    """`resolve_outcome` of many (as_of, direction, horizon) calls on one series, in order. The series
+    is checked once, so each call costs two binary searches and its own bars, not a pass over all of them."""
+    _check_series(bars, interval)
+    outcomes: list[Outcome | None] = []
+    for as_of, direction, horizon in calls:
+        _require_utc(as_of, "as_of")
+        if horizon <= timedelta(0):
+            raise ValueError(f"horizon must be positive, got {horizon}")
+        outcomes.append(None if direction is Direction.HOLD else _outcome(as_of, direction, horizon, bars, interval))
+    return outcomes
+
+
+def _check_series(bars: Sequence[Bar], interval: timedelta) -> None:
+    if interval <= timedelta(0):
+        raise ValueError(f"interval must be positive, got {interval}")
+    starts = list(map(_START, bars))
+    # map(operator.ge, ...) compares in C; the loop that names the offending bar runs only on bad input.
+    if any(map(operator.ge, starts, starts[1:])):
+        bad = next(later for earlier, later in zip(starts, starts[1:]) if later <= earlier)
+        raise ValueError(f"bars are not in increasing time order at {bad.isoformat()}")
+
+
+def _outcome(as_of: datetime, direction: Direction, horizon: timedelta, bars: Sequence[Bar],
+             interval: timedelta) -> Outcome | None:
+    first = bisect_left(bars, as_of, key=_START)
     if first == len(bars):
         return None
     entry = bars[first]
@@ -64,7 +92,7 @@ def resolve_outcome(
     if bars[-1].start + interval < deadline:
         return None  # the horizon has not passed in the bars given
     # Last bar ending at or before the deadline: its start is at or before deadline - interval.
-    last = max(bisect_right(starts, deadline - interval) - 1, first)
+    last = max(bisect_right(bars, deadline - interval, key=_START) - 1, first)
     held = bars[first:last + 1]
     exit_bar = bars[last]
     sign = 1.0 if direction is Direction.BUY else -1.0

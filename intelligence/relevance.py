@@ -145,8 +145,26 @@ def mentions(asset: Asset, text: str) -> bool:
     return bool(naming(asset, text))
 
 
+# A cycle of `serve` sees mostly the texts the previous cycle saw, for every asset of the universe: the
+# regular expressions behind the answer are most of a warm cycle's relevance work. A scorer is a
+# function of (asset, text), so its answers can be remembered as the patterns' are.
+NAMED_MEMO_SIZE = 16384
+
+
 def _named(asset: Asset, text: str, scorer: SemanticScorer) -> tuple[bool, float]:
     """Whether `text` names the asset (ambiguous aliases need context) and its semantic score."""
+    try:
+        return _named_memo(asset, text, scorer)
+    except TypeError:  # an unhashable scorer cannot be part of a memo key (and a real TypeError recurs below)
+        return _named_uncached(asset, text, scorer)
+
+
+@lru_cache(maxsize=NAMED_MEMO_SIZE)
+def _named_memo(asset: Asset, text: str, scorer: SemanticScorer) -> tuple[bool, float]:
+    return _named_uncached(asset, text, scorer)
+
+
+def _named_uncached(asset: Asset, text: str, scorer: SemanticScorer) -> tuple[bool, float]:
     semantic = scorer.similarity(asset, text)
     found = naming(asset, text)
     return found == "strong" or (found == "ambiguous" and semantic >= AMBIGUOUS_CONTEXT_MIN), semantic

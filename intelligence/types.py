@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import cached_property
 
 
 def _require_utc(ts: datetime, what: str) -> None:
@@ -33,13 +34,16 @@ class Headline:
         if not self.title.strip():
             raise ValueError("Headline.title is empty")
 
-    @property
+    # Cached (in the instance's __dict__, outside the dataclass fields, so equality and hashing are
+    # unchanged): a cycle looks a headline's identity and text hash up many times, and a re-read feed
+    # hands back the very same Headline objects (providers/feeds.py).
+    @cached_property
     def id(self) -> str:
         """Stable identity: the same story from the same source is the same headline."""
         key = f"{self.source}\n{normalize_text(self.title).lower()}\n{self.url}"
         return hashlib.sha256(key.encode()).hexdigest()[:32]
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """Identity of the text alone: sentiment is a function of it, whoever published it."""
         return hashlib.sha256(normalize_text(self.title).encode()).hexdigest()
