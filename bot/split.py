@@ -156,5 +156,32 @@ def split_atoms(atoms: Sequence[Atom], limit: int) -> list[str]:
     return chunker.chunks
 
 
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>")
+_EMPTY_ELEMENT = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)[^>]*></\1>", re.I)
+
+
+def _whole(markup: str) -> list[str]:
+    """What split_atoms makes of markup that fits in one message, without cutting it into atoms:
+    the markup less its empty elements, or nothing when no text is left. ValueError if unbalanced."""
+    open_names: list[str] = []
+    for match in _TAG.finditer(markup):
+        name = match.group(2).lower()
+        if not match.group(1):
+            open_names.append(name)
+        elif not open_names or open_names.pop() != name:
+            html_atoms(markup)  # raises, naming the tag
+    if open_names:
+        html_atoms(markup)
+    while True:
+        lean = _EMPTY_ELEMENT.sub("", markup)
+        if lean == markup:
+            break
+        markup = lean
+    return [markup] if _TAG.sub("", markup) else []
+
+
 def split_html(markup: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    # Nearly every reply fits in one message; atoms (one object per character) are for cutting.
+    if utf16_len(markup) <= limit:
+        return _whole(markup)
     return split_atoms(html_atoms(markup), limit)

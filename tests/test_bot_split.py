@@ -114,3 +114,24 @@ def test_markdown_atoms_split_the_same_way(spans: list[tuple[bool, str]], limit:
     assert all(c.count("**") % 2 == 0 for c in (chunk.replace("\\*", "") for chunk in chunks))
     unescaped = "".join(c.replace("\\*", "\0").replace("**", "").replace("\\_", "_").replace("\0", "*") for c in chunks)
     assert unescaped == visible_text(atoms)
+
+
+@given(html_documents(), st.integers(min_value=20, max_value=5000))
+def test_markup_that_fits_takes_the_short_path_to_the_same_result(markup: str, limit: int) -> None:
+    # split_html skips the atoms when everything fits: same chunks as cutting atom by atom would give
+    try:
+        expected = split_atoms(html_atoms(markup), limit)
+    except ValueError:
+        return  # a limit too small for the nesting: not the short path's business
+    assert split_html(markup, limit) == expected
+
+
+@pytest.mark.parametrize("markup", ["<b>x</i>", "<b><i>x</b></i>", "<B>x</b></b>", "x<b>"])
+def test_unbalanced_html_is_refused_however_short(markup: str) -> None:
+    with pytest.raises(ValueError):
+        split_html(markup)
+
+
+def test_empty_elements_go_and_nothing_visible_means_no_message() -> None:
+    assert split_html("<b><i></i></b>a<B></b>") == ["a"]
+    assert split_html("<b></b>") == []
