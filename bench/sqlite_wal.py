@@ -1,11 +1,12 @@
-"""What-if for the lead: SQLite in WAL mode with synchronous=NORMAL, without changing storage/db.py.
+"""SQLite in WAL mode with synchronous=NORMAL for a checkout from before that was the store's default.
 
 `enable()` sets both pragmas on every SQLite connection SQLAlchemy opens in this process (other
 dialects are left alone). As a launcher, `python bench/sqlite_wal.py SCRIPT [ARGS...]` runs SCRIPT
 (e.g. tracer_bullet.py) as __main__ with them set, so a whole command can be timed that way.
-Why it matters: the store as shipped uses SQLite's rollback journal with synchronous=FULL, where
-every commit waits for the disk several times (~16 ms measured on this machine, against ~0.05 ms
-with WAL and synchronous=NORMAL); a cycle commits twice and a chat command at least twice.
+Why it matters: with SQLite's rollback journal and synchronous=FULL every commit waits for the disk
+several times (~16 ms measured on this machine, against ~0.05 ms with WAL and synchronous=NORMAL).
+storage/db.py now opens file stores in WAL mode; this separates that change from the others when
+an older checkout is measured with --root.
 """
 from __future__ import annotations
 

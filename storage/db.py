@@ -28,6 +28,18 @@ def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:  # type: ign
     cursor.close()
 
 
+def _sqlite_write_ahead_log(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # With the rollback journal every commit waits for the disk several times (~16 ms here), and a
+    # chat command, an outbox delivery and a cycle each commit. In WAL mode with synchronous=NORMAL a
+    # commit is an append (~0.05 ms) and readers never wait for a writer. The store stays consistent
+    # whatever happens; what a power cut (not a crash of the program) may take is the last commits
+    # before it, which restart reconciliation with the broker covers. PostgreSQL for more than that.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 def open_store(url: str) -> Sessions:
     """Sessions on `url`, the schema migrated to the newest revision (storage/migrations) if it is not."""
     try:
@@ -39,6 +51,8 @@ def open_store(url: str) -> Sessions:
         raise StoreError(f"cannot open store {_safe(url)}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        if make_url(url).database not in (None, "", ":memory:"):
+            event.listen(engine, "connect", _sqlite_write_ahead_log)
     try:
         prepare_schema(engine)
     except Exception as exc:  # any driver error means the store is unusable: say why
