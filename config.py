@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: float = Field(default=2.0, gt=0)
     outbox_backoff_max_seconds: float = Field(default=300.0, gt=0)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # A burst of /status, /digest, /signals, /proposals shares one read of the store for this long;
+    # anything changed through the bot or serve is seen at once, other writers within this bound. 0: off.
+    chat_read_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
     @field_validator("telegram_subscribers", mode="before")
     @classmethod

@@ -263,10 +263,14 @@ class CommandRecord:
     outcome: str
 
 
+def command_log_row(now: datetime, record: CommandRecord) -> ChatCommandLog:
+    return ChatCommandLog(
+        at=now, channel=record.channel, user_id=record.user_id, chat_id=record.chat_id,
+        command=record.command[:32], arguments=record.arguments[:500], role=record.role.value,
+        allowed=record.allowed, outcome=record.outcome[:64],
+    )
+
+
 def log_command(sessions: Sessions, now: datetime, record: CommandRecord) -> None:
     with sessions.begin() as session:
-        session.add(ChatCommandLog(
-            at=now, channel=record.channel, user_id=record.user_id, chat_id=record.chat_id,
-            command=record.command[:32], arguments=record.arguments[:500], role=record.role.value,
-            allowed=record.allowed, outcome=record.outcome[:64],
-        ))
+        session.add(command_log_row(now, record))

@@ -156,6 +156,7 @@ async def _cycle(c: ServeContext) -> None:
             c.last_cycle_failed = True
             return
     c.last_cycle_failed = False
+    c.runtime.service.forget_reads()  # the new run, signals and proposal are what chat asks about next
     digest = report.digest
     log.info("cycle run %d as of %s: %d signal(s), %s%s", report.run_id, digest.as_of.isoformat(), len(report.signals),
              f"proposal #{report.proposal_id}" if report.proposal_id else "no proposal",

@@ -1,13 +1,15 @@
 """The operator service: plain Python returning data; the CLI and chat only parse and render."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from sqlalchemy import select
 
 from app import chat_ops
+from app.read_cache import ReadCache
 from config import Settings
 from storage.db import Sessions
 from storage.models import ProposalRow, Run
@@ -22,6 +24,18 @@ if TYPE_CHECKING:
     from trading.desk import DeskResult, TickReport, TradingDesk
 
 Clock = Callable[[], datetime]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _changes(method: F) -> F:
+    """A method that changes the store: cached answers are dropped when it returns (or fails halfway)."""
+    @functools.wraps(method)
+    def wrapper(self: "OperatorService", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.forget_reads()
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,11 @@ class OperatorService:
         self._sessions = sessions
         self._clock = clock
         self._desk = desk  # built on first use by trading.factory when not given
+        self._reads = ReadCache(settings.chat_read_cache_seconds)
+
+    def forget_reads(self) -> None:
+        """Drop cached answers (app/read_cache.py); for writers outside this service, e.g. serve's cycle."""
+        self._reads.clear()
 
     def expire_stale(self) -> int:
         """Proposals nobody answered in time can no longer be approved; record that."""
@@ -103,6 +122,9 @@ class OperatorService:
         return len(stale)
 
     def proposals(self, include_closed: bool = False) -> list[ProposalView]:
+        return list(self._reads.get(("proposals", include_closed), lambda: tuple(self._proposals(include_closed))))
+
+    def _proposals(self, include_closed: bool) -> list[ProposalView]:
         self.expire_stale()
         query = select(ProposalRow).order_by(ProposalRow.id.desc())
         if not include_closed:
@@ -111,6 +133,9 @@ class OperatorService:
             return [_view(row) for row in session.scalars(query)]
 
     def status(self) -> StatusReport:
+        return self._reads.get("status", self._status)
+
+    def _status(self) -> StatusReport:
         pending = tuple(self.proposals())
         with self._sessions() as session:
             state = read_state(session).state
@@ -130,6 +155,7 @@ class OperatorService:
             halted_by_guard=guard_halt,
         )
 
+    @_changes
     def _set_state(self, state: TradingState, actor: str, kind: str) -> StateChange:
         from trading import audit
 
@@ -162,19 +188,23 @@ class OperatorService:
                 proposal = _view(row) if row is not None else None
         return ActionResult(result.ok, result.code, result.message, proposal, result.needs_confirmation)
 
+    @_changes
     def approve(self, proposal_id: int, actor: str, confirm: bool = False) -> ActionResult:
         """Approve and submit once. EXPIRED, NOT_FOUND, NOT_PENDING, GUARD_* codes refuse; a size above the
         suggestion (not yet confirmed) comes back with needs_confirmation=True; a double approval is
         ok=True, code ALREADY_APPROVED, and sends nothing."""
         return self._action(self.trading_desk().approve(proposal_id, actor, confirm))
 
+    @_changes
     def reject(self, proposal_id: int, actor: str) -> ActionResult:
         return self._action(self.trading_desk().reject(proposal_id, actor))
 
+    @_changes
     def size(self, proposal_id: int, spec: str, actor: str, confirm: bool = False) -> ActionResult:
         """spec: "0.25" (quantity), "5%" (of equity), "0.5x" (of the suggested size); garbled: BAD_SIZE."""
         return self._action(self.trading_desk().size(proposal_id, spec, actor, confirm))
 
+    @_changes
     def resume(self, actor: str, confirm: bool = False) -> ActionResult:
         """Resume with the guard-halt check: after a halt by a guard, needs_confirmation until confirm=True."""
         return self._action(self.trading_desk().resume(actor, confirm))
@@ -192,17 +222,20 @@ class OperatorService:
         """REDUCING: only orders that shrink an open position pass the guards; no new risk."""
         return self._set_state(TradingState.REDUCING, actor, "trading.reduce")
 
+    @_changes
     def trading_tick(self) -> "TickReport":
         """The periodic work for `serve` (every minute or so): expire, sync orders, watch the account,
         auto-approve if configured, reconcile every TB_RECONCILE_MINUTES."""
         return self.trading_desk().tick()
 
+    @_changes
     def reconcile(self) -> ReconcileView:
         return self.trading_desk().reconcile()
 
     # --- chat operations (subscriptions, digest now, recent signals, help) ---
     # The work is in app/chat_ops.py.
 
+    @_changes
     def subscribe(self, chat_id: int, actor: str, digest_time: str | None = None, timezone: str | None = None,
                   immediate_alerts: bool = True) -> chat_ops.SubscriptionView:
         """Daily digest for `chat_id` at `digest_time` in `timezone` (defaults from settings); raises
@@ -211,11 +244,12 @@ class OperatorService:
                                   digest_time or self._settings.digest_time,
                                   timezone or self._settings.digest_timezone, immediate_alerts)
 
+    @_changes
     def unsubscribe(self, chat_id: int, actor: str) -> bool:
         return chat_ops.unsubscribe(self._sessions, chat_id, actor, self._clock())
 
     def subscription(self, chat_id: int) -> chat_ops.SubscriptionView | None:
-        return chat_ops.subscription(self._sessions, chat_id)
+        return self._reads.get(("subscription", chat_id), lambda: chat_ops.subscription(self._sessions, chat_id))
 
     def subscriptions(self) -> list[chat_ops.SubscriptionView]:
         return chat_ops.active_subscriptions(self._sessions)
@@ -227,10 +261,10 @@ class OperatorService:
         chat_ops.mark_digest_sent(self._sessions, chat_id, local_date)
 
     def digest_now(self) -> chat_ops.DigestSnapshot | None:
-        return chat_ops.latest_digest(self._sessions)
+        return self._reads.get("digest", lambda: chat_ops.latest_digest(self._sessions))
 
     def recent_signals(self, limit: int = 10) -> list[chat_ops.SignalView]:
-        return chat_ops.recent_signals(self._sessions, limit)
+        return list(self._reads.get(("signals", limit), lambda: tuple(chat_ops.recent_signals(self._sessions, limit))))
 
     def strong_signals(self, run_id: int) -> list[chat_ops.SignalView]:
         """The run's BUY/SELL signals convinced enough (TB_ALERT_CONVICTION) for an immediate alert."""

@@ -2,9 +2,8 @@
 
 The real python-telegram-bot Application polls a fake Bot API on 127.0.0.1 (tests/fake_telegram.py);
 each round injects 50 commands from 50 chats in one getUpdates batch. Two figures per command:
-  handled: injected -> the reply is in the outbox (parse, role check, operator service, render, persist);
-           the 50 arrive together and the handler takes them in turn, so the last one waits for 49
-  one command: the gap between consecutive replies entering the outbox, i.e. handled without the queue
+  handled: injected -> the reply is in the outbox (long poll, parse, role check, operator service,
+           render, persist); the 50 arrive together, so the last one's figure holds the other 49
   answered: injected -> Telegram (the fake) has the reply (adds the outbox worker and the rate limiter,
             which keeps the bot under Telegram's ~30 messages/s, TB_TELEGRAM_MESSAGES_PER_SECOND=25)
 Prints the figures (and the process's peak memory, fakes included); asserts nothing.
@@ -47,7 +46,6 @@ async def bench(rounds: int, database_url: str, messages_per_second: float) -> d
         tg = stack.telegram
         handled: list[float] = []
         answered: list[float] = []
-        service: list[float] = []
         started = time.perf_counter()
         for round_ in range(rounds + 1):  # round 0 warms up (first queries, the trading desk) and is not counted
             before = len(tg.sent)
@@ -68,18 +66,13 @@ async def bench(rounds: int, database_url: str, messages_per_second: float) -> d
                                        .order_by(OutboxMessage.id.desc()).limit(CONCURRENT))
                 stamps = sorted((_wall(r.created_at), int(r.destination)) for r in rows)
             handled.extend(at - wall_at[user] for at, user in stamps)
-            # The handler takes the commands one after another: the gap between consecutive replies is
-            # one command's own cost (with whatever the outbox worker did meanwhile), without the queue.
-            service.append(stamps[0][0] - min(wall_at.values()))
-            service.extend(b - a for (a, _), (b, _) in zip(stamps, stamps[1:]))
         elapsed = time.perf_counter() - started
     total = rounds * CONCURRENT
     print(f"{rounds} rounds x {CONCURRENT} concurrent commands ({', '.join(COMMANDS)}), SQLite file store; "
           f"load {load_average()}")
     result: dict[str, float] = {}
     for key, name, values in (("handled", "handled (in the outbox)", handled),
-                              ("answered", "answered (at the Bot API)", answered),
-                              ("service", "one command (no queue)", service)):
+                              ("answered", "answered (at the Bot API)", answered)):
         ms = [v * 1000 for v in values]
         print(f"  {name:<26} p50 {percentile(ms, 50):7.1f} ms   p99 {percentile(ms, 99):7.1f} ms   "
               f"mean {statistics.fmean(ms):7.1f} ms   max {max(ms):7.1f} ms")
@@ -97,7 +90,7 @@ def main() -> None:
     parser.add_argument("--messages-per-second", type=float, default=25.0,
                         help="the rate limiter's overall rate (Telegram allows about 30)")
     parser.add_argument("--wal", action="store_true",
-                        help="SQLite in WAL mode with synchronous=NORMAL (what-if; the store default is rollback journal)")
+                        help="force SQLite WAL + synchronous=NORMAL, for a --root checkout from before it was the store's default")
     args = parser.parse_args()
     if args.wal:
         from sqlite_wal import enable

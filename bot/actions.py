@@ -22,6 +22,9 @@ CONFIRM = "confirm"
 # Commands that may take seconds (the broker answers over the network; the evaluation resolves outcomes
 # and draws): adapters run them in a worker thread so the bot keeps polling and delivering meanwhile.
 SLOW = frozenset({"eval", "approve", "size", "positions", "pnl", "orders", "resume"})
+# Commands that change nothing: answered at once, side by side; every other command waits its turn,
+# so two state changes (a /pause and an /approve) never interleave.
+READS_ONLY = frozenset({"start", "help", "status", "digest", "signals", "proposals"})
 _TIME = re.compile(r"^\d{1,2}:\d{2}$")
 
 
@@ -82,7 +85,14 @@ class Actions:
         self._record = on_record or service.log_command
 
     def run(self, caller: Caller, name: str, args: Sequence[str], confirm: bool = False) -> Reply:
-        """Execute one command for `caller`; never raises (failures become a reply and a log line)."""
+        """Execute one command for `caller` and log it; never raises (failures become a reply and a log line)."""
+        reply, record = self.handle(caller, name, args, confirm)
+        self._record(record)
+        return reply
+
+    def handle(self, caller: Caller, name: str, args: Sequence[str],
+               confirm: bool = False) -> tuple[Reply, CommandRecord]:
+        """`run` without writing the log entry: the caller stores it with the reply, in one commit."""
         spec = COMMANDS_BY_NAME.get(name)
         if caller.role is Role.STRANGER or (spec is not None and not caller.role.may(spec.role)):
             reply = self._refuse(caller, name)  # strangers learn nothing, not even which commands exist
@@ -92,9 +102,13 @@ class Actions:
         else:
             reply = self._execute(caller, name, list(args), confirm)
         arguments = " ".join(args) + (" (confirmed)" if confirm else "")
-        self._record(CommandRecord(caller.channel, caller.user_id, caller.chat_id, name, arguments, caller.role,
-                                   reply.outcome != "REFUSED", reply.outcome))
-        return reply
+        return reply, CommandRecord(caller.channel, caller.user_id, caller.chat_id, name, arguments, caller.role,
+                                    reply.outcome != "REFUSED", reply.outcome)
+
+    @staticmethod
+    def reads_only(name: str) -> bool:
+        """Whether the command only reads (it may then run beside others, in any order)."""
+        return name in READS_ONLY
 
     def runs_long(self, caller: Caller, name: str) -> bool:
         """Whether this command, for this caller, may block for a while (a refusal never does)."""

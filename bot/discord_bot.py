@@ -24,6 +24,7 @@ from bot.actions import Actions, Caller
 from bot.delivery import Permanent, RetryLater, Transient
 from bot.messages import discord_payload, discord_photo_payload
 from bot.outbox import Envelope, Outbox
+from bot.reply_writer import ReplyWriter
 
 log = logging.getLogger(__name__)
 PREFIX = "!"
@@ -48,7 +49,7 @@ class DiscordReader(discord.Client):
         intents.message_content = True  # prefix commands: enable "Message Content Intent" for the bot
         super().__init__(intents=intents, guild_ready_timeout=0.5, enable_debug_events=False)
         self.actions = actions
-        self.outbox = outbox
+        self.writer = ReplyWriter(outbox)
         self.wake = wake
         self.ready_for_replies = asyncio.Event()
 
@@ -65,14 +66,15 @@ class DiscordReader(discord.Client):
         caller = Caller("discord", message.author.id, message.channel.id, Role.READER if in_server else Role.STRANGER)
         name, destination = words[0].lower(), str(message.channel.id)
         if self.actions.runs_long(caller, name):
-            reply = await asyncio.to_thread(self.actions.run, caller, name, words[1:])
+            reply, record = await asyncio.to_thread(self.actions.handle, caller, name, words[1:])
         else:
-            reply = self.actions.run(caller, name, words[1:])
+            reply, record = self.actions.handle(caller, name, words[1:])
         key = f"discord-reply:{message.id}"
-        self.outbox.put(Envelope(key, CHANNEL, destination, "reply", discord_payload(reply.doc)))
+        envelopes = [Envelope(key, CHANNEL, destination, "reply", discord_payload(reply.doc))]
         if reply.photo:
-            self.outbox.put(Envelope(f"{key}:photo", CHANNEL, destination, "photo",
-                                     discord_photo_payload(reply.photo, reply.photo_caption)))
+            envelopes.append(Envelope(f"{key}:photo", CHANNEL, destination, "photo",
+                                      discord_photo_payload(reply.photo, reply.photo_caption)))
+        await self.writer.write(envelopes, record)  # the reply and its log entry, in one commit
         self.wake()
 
 

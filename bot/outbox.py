@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +56,12 @@ class Pending:
     next_attempt_at: datetime
 
 
+def _row(key: str, envelope: Envelope, now: datetime) -> OutboxMessage:
+    return OutboxMessage(key=key, channel=envelope.channel, destination=envelope.destination, kind=envelope.kind,
+                         payload=envelope.payload, backup=envelope.backup, backup_key=envelope.backup_key,
+                         parts_sent=0, status=PENDING, attempts=0, next_attempt_at=now, created_at=now)
+
+
 def _pending(row: OutboxMessage) -> Pending:
     return Pending(row.id, row.key, row.channel, row.destination, row.kind, row.payload, row.backup, row.backup_key,
                    row.parts_sent, row.attempts, row.next_attempt_at)
@@ -66,24 +72,41 @@ class Outbox:
         self._sessions = sessions
         self._clock = clock
 
+    def now(self) -> datetime:
+        return self._clock()
+
     def put(self, envelope: Envelope) -> bool:
         """Queue `envelope`; False when a message with the same key and destination was queued before."""
-        key = envelope.full_key
-        if len(key) > 255:
-            raise ValueError(f"outbox key too long ({len(key)} > 255): {key[:60]}...")
+        return self.put_all([envelope])[0]
+
+    def put_all(self, envelopes: Sequence[Envelope], rows: Sequence[object] = ()) -> list[bool]:
+        """Queue several envelopes, and store `rows` (e.g. the command log entry they answer), in one
+        transaction: one commit for a whole burst of replies. Per envelope, False if its key was queued before."""
+        keys = [e.full_key for e in envelopes]
+        for key in keys:
+            if len(key) > 255:
+                raise ValueError(f"outbox key too long ({len(key)} > 255): {key[:60]}...")
         now = self._clock()
         try:
             with self._sessions.begin() as session:
-                if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
-                    return False
-                session.add(OutboxMessage(
-                    key=key, channel=envelope.channel, destination=envelope.destination, kind=envelope.kind,
-                    payload=envelope.payload, backup=envelope.backup, backup_key=envelope.backup_key,
-                    parts_sent=0, status=PENDING, attempts=0, next_attempt_at=now, created_at=now,
-                ))
-        except IntegrityError:  # another writer queued the same key between our check and insert
-            return False
-        return True
+                taken = set(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(keys)))) if keys else set()
+                queued = []
+                for key, envelope in zip(keys, envelopes):
+                    queued.append(key not in taken)
+                    if key not in taken:
+                        taken.add(key)  # the same key twice in one batch goes out once
+                        session.add(_row(key, envelope, now))
+                session.add_all(rows)
+            return queued
+        except IntegrityError:  # another writer queued one of the keys between our check and insert
+            if len(envelopes) == 1 and not rows:
+                return [False]
+        # One at a time, so the others are not lost with the one already taken.
+        queued = [self.put(envelope) for envelope in envelopes]
+        if rows:
+            with self._sessions.begin() as session:
+                session.add_all(rows)
+        return queued
 
     def pending(self) -> list[Pending]:
         """Every undelivered message, oldest first (per destination, that is the order of delivery)."""

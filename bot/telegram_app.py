@@ -16,11 +16,12 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
-from app.chat_ops import Role
+from app.chat_ops import CommandRecord, Role
 from app.operator import OperatorService
 from bot.actions import Actions, Caller, Reply
 from bot.messages import remove_buttons_envelope, telegram_envelope, telegram_photo_envelope
-from bot.outbox import Outbox
+from bot.outbox import Envelope, Outbox
+from bot.reply_writer import ReplyWriter
 from bot.redact import register_secrets
 from config import Settings
 
@@ -55,22 +56,27 @@ class TelegramHandlers:
         self.settings = settings
         self.service = service
         self.actions = Actions(service)
-        self.outbox = outbox
+        self.writer = ReplyWriter(outbox)
         self.wake = wake
+        # Updates are handled concurrently (a burst of /status must not queue behind one slow /approve),
+        # but commands that change something still take turns, in the order they came.
+        self._turn = asyncio.Lock()
 
     def _caller(self, update: Update) -> Caller:
         user, chat = update.effective_user, update.effective_chat
         role = caller_role(self.settings, self.service, user, chat)
         return Caller(CHANNEL, user.id if user else None, chat.id if chat else None, role)
 
-    def _answer(self, update: Update, reply: Reply) -> None:
+    async def _answer(self, update: Update, reply: Reply, record: CommandRecord | None = None,
+                      extra: tuple[Envelope, ...] = ()) -> None:
         chat = update.effective_chat
-        if chat is None:
-            return
-        key = f"reply:{update.update_id}"
-        self.outbox.put(telegram_envelope(reply.doc, chat.id, key, "reply", reply.buttons))
-        if reply.photo:
-            self.outbox.put(telegram_photo_envelope(reply.photo, reply.photo_caption, chat.id, f"{key}:photo"))
+        envelopes = list(extra)
+        if chat is not None:
+            key = f"reply:{update.update_id}"
+            envelopes.insert(0, telegram_envelope(reply.doc, chat.id, key, "reply", reply.buttons))
+            if reply.photo:
+                envelopes.insert(1, telegram_photo_envelope(reply.photo, reply.photo_caption, chat.id, f"{key}:photo"))
+        await self.writer.write(envelopes, record)
         self.wake()
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -82,31 +88,36 @@ class TelegramHandlers:
         if target and target.lower() != (context.bot.username or "").lower():
             return  # "/status@SomeOtherBot" in a group is not for us
         name, caller = name.lower(), self._caller(update)
-        if self.actions.runs_long(caller, name):  # the broker or the evaluation: keep the loop free meanwhile
-            reply = await asyncio.to_thread(self.actions.run, caller, name, words[1:])
+        if self.actions.reads_only(name):
+            reply, record = self.actions.handle(caller, name, words[1:])
         else:
-            reply = self.actions.run(caller, name, words[1:])
-        self._answer(update, reply)
+            async with self._turn:
+                if self.actions.runs_long(caller, name):  # the broker or the evaluation: keep the loop free meanwhile
+                    reply, record = await asyncio.to_thread(self.actions.handle, caller, name, words[1:])
+                else:
+                    reply, record = self.actions.handle(caller, name, words[1:])
+        await self._answer(update, reply, record)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None:
             return
         caller, data = self._caller(update), query.data or ""
-        if self.actions.runs_long(caller, data.split(":", 1)[0]):
-            reply = await asyncio.to_thread(self.actions.press, caller, data)
-        else:
-            reply = self.actions.press(caller, data)
+        async with self._turn:
+            if self.actions.runs_long(caller, data.split(":", 1)[0]):
+                reply = await asyncio.to_thread(self.actions.press, caller, data)
+            else:
+                reply = self.actions.press(caller, data)
         try:  # the toast only stops the button's spinner; the answer itself goes through the outbox
             await query.answer(reply.doc.title[:190])
         except TelegramError as exc:
             log.info("could not answer a button press: %s", exc)
-        self._answer(update, reply)
         message = query.message
+        extra: tuple[Envelope, ...] = ()
         if reply.settled and message is not None and update.effective_chat is not None:
             chat_id = update.effective_chat.id
-            self.outbox.put(remove_buttons_envelope(chat_id, message.message_id, f"unbutton:{message.message_id}"))
-            self.wake()
+            extra = (remove_buttons_envelope(chat_id, message.message_id, f"unbutton:{message.message_id}"),)
+        await self._answer(update, reply, extra=extra)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("handling a Telegram update failed: %s", context.error, exc_info=context.error)
@@ -131,6 +142,7 @@ def build_application(settings: Settings, service: OperatorService, outbox: Outb
         .request(request).get_updates_request(updates)
         # max_retries=0: a flood wait comes back to the outbox, which keeps the message and waits.
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_messages_per_second, max_retries=0))
+        .concurrent_updates(True)  # see TelegramHandlers: reads side by side, changes in turn
         .job_queue(None)  # scheduling is the caller's (serve's) business, not a second scheduler in here
         .build()
     )
