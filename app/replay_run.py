@@ -53,7 +53,7 @@ class ReplaySummary:
             quantiles = ", ".join(f"q{int(q * 100)} {v:.3f}" for q, v in zip(QUANTILES, d["probability_quantiles"]))
             lines.append(f"Probabilities of calls: {quantiles}.")
         for reason, count in d["sessions_skipped"].items():
-            lines.append(f"  {count} sessions made no signal: {reason}")
+            lines.append(f"  {count} sessions made no signal, the first because {reason}")
         timings = ", ".join(f"{k} {v:.2f}s" for k, v in d["timings_seconds"].items())
         lines.append(f"Timings: {timings}. Wrote {self.out / 'signals.csv'} and {self.out / 'replay.json'}.")
         return "\n".join(lines)

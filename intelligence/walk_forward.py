@@ -39,8 +39,11 @@ class WalkConfig:
 class WalkResult:
     signals: list[Signal] = field(default_factory=list)
     sessions: int = 0  # as-ofs visited
-    skipped: Counter[str] = field(default_factory=Counter)  # why a session made no signal -> count
-    problems: Counter[str] = field(default_factory=Counter)  # distinct data problems -> sessions affected
+    # Why a session made no signal / distinct data problems -> sessions affected. Problems of one kind
+    # ("need at least 30 bars, got 12" whatever the counts) are counted together under the first one seen.
+    skipped: Counter[str] = field(default_factory=Counter)
+    problems: Counter[str] = field(default_factory=Counter)
+    first_of_kind: dict[str, str] = field(default_factory=dict)
     calibrator: Calibrator | None = None  # the last one used
     resolved: int = 0  # calls resolved by the end
 
@@ -84,7 +87,7 @@ def walk_forward(
                             interval, params, state)
         for problem in outcome.problems:
             # Grouped by kind: "need at least # bars" is one reason, whatever the count that day.
-            kind = _NUMBER.sub("#", str(problem))
+            kind = result.first_of_kind.setdefault(_NUMBER.sub("#", str(problem)), str(problem))
             if not outcome.signals:
                 result.skipped[kind] += 1
             elif len(result.problems) < MAX_PROBLEMS or kind in result.problems:

@@ -227,3 +227,16 @@ def test_from_and_to_bound_the_sessions(env, tmp_path: Path) -> None:
     assert replay(tmp_path / "out", REPLAY, REPLAY / "spy_daily.csv", "--to", "2018-03-09") == 0
     as_ofs = [datetime.fromisoformat(r["as_of"]) for r in rows(tmp_path / "out")]
     assert as_ofs[0] == utc(2018, 2, 26) and as_ofs[-1] == utc(2018, 3, 9) and len(as_ofs) == 10
+
+
+def test_sessions_without_a_signal_are_counted_by_kind_and_told_with_real_figures(env, tmp_path: Path,
+                                                                                   monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert replay(tmp_path / "early", REPLAY, REPLAY / "spy_daily.csv", "--from", "2017-12-18") == 0
+    summary = capsys.readouterr().out
+    # Every early session lacks history, each with its own count of bars: one line for all of them.
+    [line] = [ln for ln in summary.splitlines() if "made no signal" in ln]
+    assert line.strip().startswith("20 sessions made no signal, the first because SPY bars: need at least 20 bars")
+    assert "#" not in line
+    skipped = json.loads((tmp_path / "early" / "replay.json").read_text())["sessions_skipped"]
+    assert list(skipped.values()) == [20]
