@@ -6,12 +6,13 @@ import importlib
 import json
 import logging
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from app.cli_support import jsonable, operator_service, print_json, utcnow
-from config import ConfigError, Settings, load_settings
-from storage.db import StoreError, open_store
-from trading.factory import live_banner
+if TYPE_CHECKING:
+    from config import Settings
+
+# Top-level imports stay light (standard library only): every call, `--help` included, pays for what
+# is imported here. Handlers import what they use (sqlalchemy, numpy, the models, the operator service).
 
 # Modules that add their own subcommands: each has `register(subparsers)` and sets
 # `handler(settings, args) -> exit code` on the parsers it adds.
@@ -23,6 +24,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not args.once:
         print("run needs --once (one cycle); the long-running assistant is `serve`.", file=sys.stderr)
         return 2
+    from app.cli_support import operator_service, utcnow
     from app.cycle import CycleError, run_once
     from app.data_sources import build_data_sources, data_secrets
     from bot.redact import register_secrets
@@ -30,6 +32,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from providers.sentiment_models import SentimentLoadError, load_backend
 
     register_secrets(data_secrets(settings))  # before any provider logs a URL
+    from storage.db import open_store
+
     sessions = open_store(settings.database_url)
     try:
         loaded = load_backend(settings.sentiment_backend, settings.finbert_model)
@@ -56,6 +60,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from app.cli_support import jsonable, operator_service
     from bot.render_text import render_status
 
     report = operator_service(settings).status()
@@ -69,6 +74,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_proposals(settings: Settings, args: argparse.Namespace) -> int:
+    from app.cli_support import operator_service, print_json
     from bot.render_text import render_proposal
 
     proposals = operator_service(settings).proposals(include_closed=args.all)
@@ -106,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from config import ConfigError, load_settings
+    from trading.factory import live_banner
+
     try:
         settings = load_settings()
         from app.logs import protect
@@ -115,9 +124,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if banner:
             print(banner, file=sys.stderr)
         return args.handler(settings, args)
-    except (ConfigError, StoreError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, (ConfigError, *_store_errors())):
+            raise
         print(exc, file=sys.stderr)
         return 2
+
+
+def _store_errors() -> tuple[type[Exception], ...]:
+    """StoreError when the store module is loaded: a command that never imported it cannot have raised it,
+    and importing it just to name the class would cost every command sqlalchemy and the models."""
+    store = sys.modules.get("storage.db")
+    return (store.StoreError,) if store is not None else ()
 
 
 if __name__ == "__main__":

@@ -5,12 +5,12 @@ import dataclasses
 import json
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.notify import Notifier
-from app.operator import OperatorService
-from config import Settings
-from storage.db import open_store
+if TYPE_CHECKING:  # every CLI call imports this module: the operator service and the store load on first use
+    from app.notify import Notifier
+    from app.operator import OperatorService
+    from config import Settings
 
 # The shell user counts as an operator (DESIGN.md); audit records name them this way.
 SHELL_ACTOR = "shell"
@@ -41,6 +41,9 @@ def print_json(value: Any) -> None:
 def operator_service(settings: Settings, notifier: Notifier | None = None) -> OperatorService:
     """The one wiring for shell and chat. Trading (trading.factory: simulated broker without Alpaca
     keys, Alpaca otherwise) is built on first use, alerting through `notifier` (default: the log)."""
+    from app.operator import OperatorService
+    from storage.db import open_store
+
     sessions = open_store(settings.database_url)
     desk = None
     if notifier is not None:

@@ -12,9 +12,10 @@ import json
 import logging
 import os
 import sys
-from typing import IO, Iterator
+from typing import IO, TYPE_CHECKING, Iterator
 
-from config import Settings
+if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
+    from config import Settings
 
 CHUNK_LINES = 256  # large enough for FinBERT's length buckets to fill, small enough to stream
 log = logging.getLogger("tracer_bullet.sentiment")

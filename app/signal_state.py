@@ -6,16 +6,17 @@ resolved here from the bars known at as-of (read-only: recording outcomes is the
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intelligence.calibration import Calibrator, Resolved, fit_calibrator
 from intelligence.cycle import CycleState
-from intelligence.outcomes import resolve_outcome
-from intelligence.types import Bar, Direction
+from intelligence.outcomes import resolve_outcomes
+from intelligence.types import Direction
 from providers.bars import BarsError, EmbeddedMarketData
 from storage.eval_models import OutcomeRow
 from storage.models import SignalRow
@@ -39,18 +40,20 @@ def divergence_history(session: Session, symbols: Sequence[str], as_of: datetime
     if length == 0:
         return {s: [] for s in symbols}
     for symbol in symbols:
-        rows = session.scalars(
-            select(SignalRow).where(SignalRow.symbol == symbol, SignalRow.as_of < as_of)
+        # Three columns, not whole rows: evidence and features (most of a row's bytes) are not needed here.
+        rows = session.execute(
+            select(SignalRow.as_of, SignalRow.reason_codes, SignalRow.divergence)
+            .where(SignalRow.symbol == symbol, SignalRow.as_of < as_of)
             .order_by(SignalRow.as_of.desc(), SignalRow.id.desc()).limit(length * 4)
         )
         seen: set[datetime] = set()
         values: list[float] = []
-        for row in rows:
+        for when, codes, divergence in rows:
             # A snapshot run twice has one as-of: it is one observation, not two.
-            if row.as_of in seen or (row.reason_codes or ["NO_NEWS"])[0] == "NO_NEWS":
+            if when in seen or (codes or ["NO_NEWS"])[0] == "NO_NEWS":
                 continue
-            seen.add(row.as_of)
-            values.append(row.divergence)
+            seen.add(when)
+            values.append(divergence)
             if len(values) == length:
                 break
         history[symbol] = values[::-1]
@@ -62,44 +65,44 @@ def calibrator_at(session: Session, market: EmbeddedMarketData, as_of: datetime,
 
 
 def resolved_calls(session: Session, market: EmbeddedMarketData, as_of: datetime) -> list[Resolved]:
-    rows = session.scalars(
-        select(SignalRow).where(SignalRow.direction != Direction.HOLD.value, SignalRow.as_of < as_of)
+    rows = session.execute(
+        select(SignalRow.id, SignalRow.symbol, SignalRow.as_of, SignalRow.direction, SignalRow.conviction,
+               SignalRow.horizon_hours)
+        .where(SignalRow.direction != Direction.HOLD.value, SignalRow.as_of < as_of)
         .order_by(SignalRow.as_of.desc(), SignalRow.id.desc()).limit(MAX_CALLS)
     )
-    latest: dict[tuple[str, datetime], SignalRow] = {}
+    latest: dict[tuple[str, datetime], Any] = {}
     for row in rows:
         latest.setdefault((row.symbol, row.as_of), row)
-    calls = [r for r in latest.values() if r.as_of + timedelta(hours=r.horizon_hours) < as_of]
-    stored = _stored_outcomes(session, [r.id for r in calls], as_of)
-    bars: dict[str, tuple[list[Bar], timedelta] | None] = {}
-    resolved = []
-    for row in sorted(calls, key=lambda r: (r.as_of, r.symbol)):
-        hit = stored.get(row.id)
-        if hit is None:
-            hit = _resolve_from_bars(row, market, as_of, bars)
-        if hit is not None:
-            resolved.append(Resolved(row.conviction, Direction(row.direction), hit))
-    return resolved
+    calls = sorted((r for r in latest.values() if r.as_of + timedelta(hours=r.horizon_hours) < as_of),
+                   key=lambda r: (r.as_of, r.symbol))
+    hits = _stored_outcomes(session, [r.id for r in calls], as_of)
+    hits |= _outcomes_from_bars([r for r in calls if r.id not in hits], market, as_of)
+    return [Resolved(r.conviction, Direction(r.direction), hits[r.id]) for r in calls if r.id in hits]
 
 
 def _stored_outcomes(session: Session, ids: list[int], as_of: datetime) -> dict[int, bool]:
     if not ids:
         return {}
-    found = session.scalars(select(OutcomeRow).where(OutcomeRow.signal_id.in_(ids), OutcomeRow.exit_time < as_of))
-    return {o.signal_id: o.hit for o in found}
+    found = session.execute(select(OutcomeRow.signal_id, OutcomeRow.hit)
+                            .where(OutcomeRow.signal_id.in_(ids), OutcomeRow.exit_time < as_of))
+    return {signal_id: hit for signal_id, hit in found}
 
 
-def _resolve_from_bars(row: SignalRow, market: EmbeddedMarketData, as_of: datetime,
-                       cache: dict[str, tuple[list[Bar], timedelta] | None]) -> bool | None:
-    if row.symbol not in cache:
+def _outcomes_from_bars(calls: Sequence[Any], market: EmbeddedMarketData, as_of: datetime) -> dict[int, bool]:
+    """Hit or miss of each call whose exit bar closed before as-of, each symbol's bars read and checked once."""
+    by_symbol: dict[str, list[Any]] = defaultdict(list)
+    for call in calls:
+        by_symbol[call.symbol].append(call)
+    hits: dict[int, bool] = {}
+    for symbol, pending in by_symbol.items():
         try:
-            series = market.bars_until(row.symbol, as_of)
-            cache[row.symbol] = (list(series.bars), series.interval)
+            series = market.bars_until(symbol, as_of)
         except BarsError:
-            cache[row.symbol] = None  # the cycle reports missing bars itself; here it just means no outcome
-    known = cache[row.symbol]
-    if known is None:
-        return None
-    outcome = resolve_outcome(row.as_of, Direction(row.direction), timedelta(hours=row.horizon_hours), *known)
-    return outcome.hit if outcome is not None and outcome.exit_time < as_of else None
-
+            continue  # the cycle reports missing bars itself; here it just means no outcome
+        outcomes = resolve_outcomes([(c.as_of, Direction(c.direction), timedelta(hours=c.horizon_hours)) for c in pending],
+                                    series.bars, series.interval)
+        for call, outcome in zip(pending, outcomes):
+            if outcome is not None and outcome.exit_time < as_of:
+                hits[call.id] = outcome.hit
+    return hits

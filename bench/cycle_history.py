@@ -174,7 +174,7 @@ def worker(cycles: int, repeat: int) -> dict:
 
     settings = load_settings()
     sessions = open_store(settings.database_url)
-    loaded = load_backend(settings.sentiment_backend, settings.finbert_model)
+    loaded = load_backend(settings.sentiment_backend, settings.finbert_model, quantize=settings.finbert_quantize)
     sources = build_data_sources(settings, sessions, utcnow)
     first = run_once(settings, sessions, loaded.backend, loaded.problems, sources.market, utcnow(), sources)
     as_of = first.digest.as_of

@@ -1,7 +1,7 @@
 """The whole benchmark suite in one command, ending in one table: .venv/bin/python bench/run_all.py
 
 Runs each benchmark of bench/ in its own process (sentiment throughput, cycle latency, a warm cycle
-on a store with weeks of history, the SPY replay, bot latency, approval latency; what-ifs for
+on a store with weeks of history, the SPY replay, bot latency, approval latency, CLI start-up; what-ifs for
 changes proposed outside this suite's files: SQLite WAL, history read by columns with indexes, more
 torch threads), prints what each reports, then a table of every figure with its target. Figures are medians of
 repeated measurements (--repeat). With --before DIR (another checkout, e.g. a copy of the tree taken
@@ -51,6 +51,7 @@ BENCHES = (
     Bench("bot", "bot_latency.py", lambda a: ["--rounds", str(a.rounds)], lambda a: a.repeat),
     Bench("bot-wal", "bot_latency.py", lambda a: ["--rounds", str(a.rounds), "--wal"], lambda a: a.repeat),
     Bench("approve", "trading_approve.py", lambda a: ["50"], lambda a: a.repeat),
+    Bench("cli", "cli_startup.py", lambda a: ["--repeat", str(max(a.repeat, 5))], lambda a: a.alternate),
 )
 
 ROWS = (
@@ -62,6 +63,9 @@ ROWS = (
     Row("sentiment", "sentiment: warm mix (5% new), ours / naive", "mixed_ratio", "x", ">= 5x"),
     Row("sentiment", "sentiment: labels agreeing with naive", "label_agreement", "%", "100%", 100),
     Row("sentiment", "sentiment what-if: ours, 2 torch threads", "threaded_batched_hps", "headlines/s"),
+    Row("sentiment", "sentiment opt-in int8: first pass", "int8_batched_hps", "headlines/s"),
+    Row("sentiment", "sentiment opt-in int8: two passes / naive", "int8_two_pass_ratio", "x"),
+    Row("sentiment", "sentiment opt-in int8: labels agreeing with naive", "int8_label_agreement", "%", "", 100),
     Row("sentiment", "sentiment: peak memory, naive", "naive_peak_mb", "MB"),
     Row("sentiment", "sentiment: peak memory, ours", "ours_peak_mb", "MB"),
     Row("cycle", "cycle: cold, process start to digest", "cold_seconds", "s", "< 15 s"),
@@ -97,6 +101,13 @@ ROWS = (
     Row("approve", "approve, simulated broker: p99", "simulated_p99_ms", "ms"),
     Row("approve", "approve, alpaca-py to fake: p99", "alpaca_p99_ms", "ms"),
     Row("approve", "approve: peak memory", "peak_mb", "MB"),
+    Row("cli", "cli: --help, process start to exit", "help_seconds", "ms", "", 1000),
+    Row("cli", "cli: status, process start to exit", "status_seconds", "ms", "", 1000),
+    Row("cli", "cli: run --once, new store", "run_new_seconds", "s"),
+    Row("cli", "cli: run --once, scores cached", "run_again_seconds", "s"),
+    Row("cli", "cli: peak memory, --help", "help_peak_mb", "MB"),
+    Row("cli", "cli: peak memory, status", "status_peak_mb", "MB"),
+    Row("cli", "cli: peak memory, run --once", "run_again_peak_mb", "MB"),
 )
 
 

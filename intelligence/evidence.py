@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from intelligence.assets import CATALOGUE
 from intelligence.narrative import Contribution, NarrativeScore
-from intelligence.price import PriceScore
 from intelligence.signal import VOLUME_HIGH, VOLUME_LOW, Signal
 from intelligence.types import Direction
+
+if TYPE_CHECKING:  # annotations only: the digest (status, chat) must not load numpy
+    from intelligence.price import PriceScore
 
 _DIGIT = re.compile(r"\d")
 MAX_QUOTE_LENGTH = 110

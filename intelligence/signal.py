@@ -19,13 +19,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from intelligence.calibration import Calibrator
 from intelligence.divergence import DEFAULT_TRIGGER, Divergence, Trigger, measure_divergence
 from intelligence.narrative import NarrativeScore
-from intelligence.price import PriceScore
 from intelligence.types import Direction
+
+if TYPE_CHECKING:  # annotations only: the digest (status, chat) must not load numpy
+    from intelligence.calibration import Calibrator
+    from intelligence.price import PriceScore
 
 # The story must lean at least this far to be worth acting on.
 NARRATIVE_MIN = 0.12

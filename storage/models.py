@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -76,6 +76,9 @@ class SentimentRow(Base):
 
 class SignalRow(Base):
     __tablename__ = "signals"
+    # The cycle's history reads (app/signal_state.py): a symbol's latest signals before as-of, and the
+    # latest calls of all symbols before as-of. Revision 0002 adds them (bench/cycle_history.py: 2.3x).
+    __table_args__ = (Index("ix_signals_symbol_as_of", "symbol", "as_of"), Index("ix_signals_as_of", "as_of"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)

@@ -11,6 +11,7 @@ import tracer_bullet
 from app.cli_support import utcnow
 from app.lease import TRADER, Lease
 from storage.db import open_store
+from storage.migrate import head_revision
 from storage.models import Run
 from storage.provider_models import BreakerRow
 from tests.chat_fixtures import TOKEN
@@ -48,7 +49,7 @@ def test_healthy_store_channels_and_a_serve_holding_the_lease(database_url, monk
     report = json.loads(out)
     checks = {c["name"]: c for c in report["checks"]}
     assert code == 0 and report["healthy"] is True
-    assert checks["store"]["status"] == "ok" and "schema at revision 0001" in checks["store"]["detail"]
+    assert checks["store"]["status"] == "ok" and f"schema at revision {head_revision()}" in checks["store"]["detail"]
     assert checks["serve"]["status"] == "ok" and "box:42:abcd" in checks["serve"]["detail"]
     assert checks["telegram"] == {"name": "telegram", "status": "ok", "detail": "bot @tracer_test_bot"}
     assert checks["discord"] == {"name": "discord", "status": "ok", "detail": "webhook Tracer Bullet"}

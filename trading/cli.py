@@ -7,10 +7,12 @@ Top-level imports stay light: every CLI call imports this module.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli_support import SHELL_ACTOR, operator_service, print_json
-from config import Settings
+
+if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
+    from config import Settings
 
 NEEDS_CONFIRMATION = 3
 

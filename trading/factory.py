@@ -4,13 +4,15 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from app.notify import LogNotifier, Notifier
-from config import Settings
-from storage.db import Sessions
-from trading.broker import Broker
-from trading.desk import TradingDesk
+
+if TYPE_CHECKING:  # live_banner runs on every CLI call: the store and the desk load only when built
+    from config import Settings
+    from storage.db import Sessions
+    from trading.broker import Broker
+    from trading.desk import TradingDesk
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ def build_broker(settings: Settings, sessions: Sessions, clock: Callable[[], dat
 
 def build_desk(settings: Settings, sessions: Sessions, clock: Callable[[], datetime], notifier: Notifier | None = None,
                broker: Broker | None = None, sleep: Callable[[float], None] = time.sleep) -> TradingDesk:
+    from trading.desk import TradingDesk
+
     banner = live_banner(settings)
     if banner:
         log.warning(banner)
