@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from config import Settings
+if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
+    from config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
