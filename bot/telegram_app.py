@@ -19,6 +19,7 @@ from telegram.request import HTTPXRequest
 from app.chat_ops import CommandRecord, Role
 from app.operator import OperatorService
 from bot.actions import Actions, Caller, Reply
+from bot.chat_order import PerChatOrder
 from bot.messages import remove_buttons_envelope, telegram_envelope, telegram_photo_envelope
 from bot.outbox import Envelope, Outbox
 from bot.reply_writer import ReplyWriter
@@ -58,8 +59,8 @@ class TelegramHandlers:
         self.actions = Actions(service)
         self.writer = ReplyWriter(outbox)
         self.wake = wake
-        # Updates are handled concurrently (a burst of /status must not queue behind one slow /approve),
-        # but commands that change something still take turns, in the order they came.
+        # Chats are handled side by side (PerChatOrder), so a burst of /status does not queue behind one
+        # slow /approve; commands that change something still take turns across chats, in arrival order.
         self._turn = asyncio.Lock()
 
     def _caller(self, update: Update) -> Caller:
@@ -142,7 +143,7 @@ def build_application(settings: Settings, service: OperatorService, outbox: Outb
         .request(request).get_updates_request(updates)
         # max_retries=0: a flood wait comes back to the outbox, which keeps the message and waits.
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_messages_per_second, max_retries=0))
-        .concurrent_updates(True)  # see TelegramHandlers: reads side by side, changes in turn
+        .concurrent_updates(PerChatOrder())  # chats side by side, each chat's updates in order
         .job_queue(None)  # scheduling is the caller's (serve's) business, not a second scheduler in here
         .build()
     )
