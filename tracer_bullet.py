@@ -36,7 +36,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     sessions = open_store(settings.database_url)
     try:
-        loaded = load_backend(settings.sentiment_backend, settings.finbert_model)
+        loaded = load_backend(settings.sentiment_backend, settings.finbert_model, quantize=settings.finbert_quantize)
     except SentimentLoadError as exc:
         print(f"cannot load the sentiment model: {exc}", file=sys.stderr)
         return 1

@@ -79,7 +79,7 @@ def run_replay(settings: Settings, news_paths: Sequence[Path], bars_path: Path, 
 
     mark = time.perf_counter()
     try:
-        loaded = load_backend(settings.sentiment_backend, settings.finbert_model)
+        loaded = load_backend(settings.sentiment_backend, settings.finbert_model, quantize=settings.finbert_quantize)
     except SentimentLoadError as exc:
         raise ReplayError(f"sentiment model: {exc}") from None
     sessions = open_store(settings.database_url)

@@ -40,7 +40,8 @@ def cmd_sentiment(settings: Settings, args: argparse.Namespace) -> int:
     from providers.sentiment_models import SentimentLoadError, load_backend
 
     try:
-        loaded = load_backend(args.backend or settings.sentiment_backend, settings.finbert_model)
+        loaded = load_backend(args.backend or settings.sentiment_backend, settings.finbert_model,
+                              quantize=settings.finbert_quantize)
     except SentimentLoadError as exc:
         print(f"sentiment: {exc}", file=sys.stderr)
         return 1

@@ -155,7 +155,8 @@ async def _prepare(settings: Settings, sessions: Sessions, lease: Lease, clock: 
     if interrupted:
         log.warning("%d cycle(s) left running by a stopped process marked failed (interrupted)", interrupted)
     runtime = build_runtime(settings, sessions, clock)
-    sentiment = await asyncio.to_thread(load_backend, settings.sentiment_backend, settings.finbert_model)
+    sentiment = await asyncio.to_thread(load_backend, settings.sentiment_backend, settings.finbert_model,
+                                        quantize=settings.finbert_quantize)
     log.info("sentiment: %s", sentiment.note)
     sources = build_data_sources(settings, sessions, clock)
     context = jobs.ServeContext(settings, sessions, clock, runtime, lease, sources, sentiment)

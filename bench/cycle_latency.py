@@ -80,7 +80,7 @@ def worker(root: Path, work: Path, rounds: int, wal: bool) -> dict:
 
     settings = load_settings()
     sessions = open_store(settings.database_url)
-    loaded = load_backend(settings.sentiment_backend, settings.finbert_model)
+    loaded = load_backend(settings.sentiment_backend, settings.finbert_model, quantize=settings.finbert_quantize)
     sources = build_data_sources(settings, sessions, utcnow)
     setup = time.perf_counter() - began
 

@@ -96,14 +96,15 @@ def side_naive(model_dir: Path, headlines_path: Path, threads: int) -> dict:
             "peak_mb": self_peak_mb()}
 
 
-def side_ours(model_dir: Path, headlines_path: Path, store: Path) -> dict:
+def side_ours(model_dir: Path, headlines_path: Path, store: Path, quantize: bool = False) -> dict:
     from app.cycle import score_headlines
     from storage.db import open_store
 
     began = time.perf_counter()
     from providers.sentiment_models import load_finbert
 
-    backend = load_finbert(str(model_dir), local_only=True)
+    # quantize is TB_FINBERT_QUANTIZE; only passed when set, so --root may name a checkout from before it.
+    backend = load_finbert(str(model_dir), local_only=True, **({"quantize": True} if quantize else {}))
     load = time.perf_counter() - began
     import torch
     headlines = _headlines(headlines_path)
@@ -141,7 +142,8 @@ def main() -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose product code is measured")
     parser.add_argument("--what-if-threads", type=int, default=0, metavar="N",
                         help="also run ours with N torch threads (OMP_NUM_THREADS), the thread count being the product's choice")
-    parser.add_argument("--side", choices=("build", "naive", "ours"), help=argparse.SUPPRESS)
+    parser.add_argument("--no-int8", action="store_true", help="skip the opt-in int8 side (TB_FINBERT_QUANTIZE)")
+    parser.add_argument("--side", choices=("build", "naive", "ours", "ours-int8"), help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -154,9 +156,9 @@ def main() -> int:
     if args.side == "naive":
         print(json.dumps(side_naive(args.work / "model", args.work / "headlines.json", args.threads)))
         return 0
-    if args.side == "ours":
+    if args.side in ("ours", "ours-int8"):
         store = Path(tempfile.mkdtemp(dir=args.work)) / "scores.db"
-        print(json.dumps(side_ours(args.work / "model", args.work / "headlines.json", store)))
+        print(json.dumps(side_ours(args.work / "model", args.work / "headlines.json", store, args.side == "ours-int8")))
         return 0
     if not (REPLAY / NEWS_FILES[0]).is_file():
         print(f"no replay headlines under {REPLAY}", file=sys.stderr)
@@ -164,11 +166,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         model = _child(args.root, "--side", "build", "--work", str(work), "--count", str(args.count))["model"]
-        ours_runs, naive_runs, threaded_runs = [], [], []
+        ours_runs, naive_runs, threaded_runs, int8_runs = [], [], [], []
+        int8 = not args.no_int8 and "quantize" in (args.root / "providers" / "sentiment_models.py").read_text()
         for _ in range(args.repeat):  # interleaved, so a burst of load from others hits both sides alike
             ours_runs.append(_child(args.root, "--side", "ours", "--work", str(work)))
             naive_runs.append(_child(args.root, "--side", "naive", "--work", str(work),
                                      "--threads", str(ours_runs[-1]["threads"])))
+            if int8:
+                int8_runs.append(_child(args.root, "--side", "ours-int8", "--work", str(work)))
             if args.what_if_threads and not threaded_runs:  # once: it only has to show the direction
                 threaded_runs.append(_child(args.root, "--side", "ours", "--work", str(work),
                                             threads=args.what_if_threads))
@@ -190,6 +195,11 @@ def main() -> int:
     }
     if threaded_runs:
         result["threaded_batched_hps"] = n / median([r["pass_seconds"][0] for r in threaded_runs])
+    if int8_runs:  # the opt-in setting, beside the default: a slightly different model, so its own agreement
+        int8_first = median([r["pass_seconds"][0] for r in int8_runs])
+        int8_second = median([r["pass_seconds"][1] for r in int8_runs])
+        result |= {"int8_batched_hps": n / int8_first, "int8_two_pass_ratio": naive * 2 / (int8_first + int8_second),
+                   "int8_label_agreement": sum(a == b for a, b in zip(naive_runs[0]["labels"], int8_runs[0]["labels"])) / n}
     result["batched_ratio"] = result["batched_hps"] / result["naive_hps"]
     result["two_pass_ratio"] = result["two_pass_ours_hps"] / result["two_pass_naive_hps"]
     result["mixed_ratio"] = result["mixed_hps"] / result["naive_hps"]  # the naive way scores every headline each time
@@ -206,6 +216,10 @@ def main() -> int:
           f"peak {result['ours_peak_mb']:.0f} MB (load {result['ours_load_seconds']:.1f} s)")
     print(f"  a warm cycle's mix, 5% new texts       {result['mixed_hps']:8.1f} headlines/s   "
           f"{result['mixed_ratio']:.1f}x naive (which scores every headline every cycle)")
+    if int8_runs:
+        print(f"  opt-in int8 (TB_FINBERT_QUANTIZE), 1st {result['int8_batched_hps']:8.1f} headlines/s   "
+              f"{result['int8_batched_hps'] / result['naive_hps']:.1f}x naive; two cycles {result['int8_two_pass_ratio']:.1f}x naive; "
+              f"labels agree with the fp32 pipeline on {result['int8_label_agreement']:.1%}")
     if threaded_runs:
         print(f"  what-if: ours with {args.what_if_threads} torch threads     {result['threaded_batched_hps']:8.1f} headlines/s "
               f"first pass (OMP_NUM_THREADS={args.what_if_threads}; the product picks "

@@ -28,7 +28,7 @@ _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _MAX_TORCH_THREADS = 4
 
 _lock = threading.Lock()
-_finbert_cache: dict[str, SentimentBackend] = {}
+_finbert_cache: dict[tuple[str, bool], SentimentBackend] = {}
 _embedded_backend: SentimentBackend | None = None
 _torch_configured = False
 
@@ -52,26 +52,31 @@ class _OnDisk:
     revision: str  # hub commit, or a fingerprint of the directory
 
 
-def load_backend(choice: str, finbert_model: str) -> LoadedBackend:
+def load_backend(choice: str, finbert_model: str, *, quantize: bool = False) -> LoadedBackend:
+    """`quantize`: FinBERT with int8 Linear layers (TB_FINBERT_QUANTIZE); the embedded model is not affected."""
     if choice == "embedded":
         return LoadedBackend(_embedded(), "embedded model (selected)")
     if choice == "finbert":
-        return LoadedBackend(load_finbert(finbert_model), f"FinBERT ({finbert_model})")
+        return LoadedBackend(load_finbert(finbert_model, quantize=quantize), _finbert_note(finbert_model, quantize))
     if choice == "auto":
-        return _auto(finbert_model)
+        return _auto(finbert_model, quantize)
     raise ValueError(f"unknown sentiment backend {choice!r}; allowed: {', '.join(CHOICES)}")
 
 
-def _auto(model_id: str) -> LoadedBackend:
+def _finbert_note(model_id: str, quantize: bool) -> str:
+    return f"FinBERT ({model_id}, int8)" if quantize else f"FinBERT ({model_id})"
+
+
+def _auto(model_id: str, quantize: bool) -> LoadedBackend:
     if not has_local_weights(model_id):
         note = f"FinBERT weights for {model_id} are not available locally; using the embedded model"
         return LoadedBackend(_embedded(), note)
     try:
-        backend = load_finbert(model_id, local_only=True)
+        backend = load_finbert(model_id, local_only=True, quantize=quantize)
     except SentimentLoadError as exc:
         note = f"FinBERT weights for {model_id} failed to load; using the embedded model"
         return LoadedBackend(_embedded(), note, (Problem("sentiment", str(exc)),))
-    return LoadedBackend(backend, f"FinBERT ({model_id})")
+    return LoadedBackend(backend, _finbert_note(model_id, quantize))
 
 
 def _embedded() -> SentimentBackend:
@@ -150,24 +155,24 @@ def _directory_fingerprint(directory: Path) -> str:
     return "dir-" + digest.hexdigest()[:12]
 
 
-def load_finbert(model_id: str, *, local_only: bool = False) -> SentimentBackend:
-    """FinBERT, loaded once per process per model id; raises SentimentLoadError with a one-line cause."""
+def load_finbert(model_id: str, *, local_only: bool = False, quantize: bool = False) -> SentimentBackend:
+    """FinBERT, loaded once per process per model id and precision; raises SentimentLoadError with a one-line cause."""
     with _lock:
-        cached = _finbert_cache.get(model_id)
+        cached = _finbert_cache.get((model_id, quantize))
         if cached is None:
-            cached = _load_finbert_uncached(model_id, local_only)
-            _finbert_cache[model_id] = cached
+            cached = _load_finbert_uncached(model_id, local_only, quantize)
+            _finbert_cache[(model_id, quantize)] = cached
         return cached
 
 
-def _load_finbert_uncached(model_id: str, local_only: bool) -> SentimentBackend:
+def _load_finbert_uncached(model_id: str, local_only: bool, quantize: bool) -> SentimentBackend:
     try:
         if not model_id.strip():
             raise ValueError("the model id is empty")
         on_disk = find_on_disk(model_id)
         if on_disk is None and (local_only or _looks_like_path(model_id)):
             raise FileNotFoundError("no such directory" if _looks_like_path(model_id) else "weights are not on this machine")
-        from intelligence.sentiment.finbert import FinBertSentiment
+        from intelligence.sentiment.finbert import FinBertSentiment, quantize_int8
 
         _configure_torch()
         if on_disk is None or not (local_only or _directory(model_id)):
@@ -177,6 +182,8 @@ def _load_finbert_uncached(model_id: str, local_only: bool) -> SentimentBackend:
         else:
             model, tokenizer = _from_pretrained(str(on_disk.directory), local_only=True)
             revision = on_disk.revision
+        if quantize:
+            model = quantize_int8(model)
         return FinBertSentiment(model, tokenizer, model_id=model_id, revision=revision)
     except Exception as exc:  # transformers, safetensors, torch and the OS all raise their own types
         raise SentimentLoadError(f"cannot load FinBERT model {model_id!r}: {_one_line(exc)}") from exc

@@ -305,3 +305,79 @@ def test_texts_without_words_are_exactly_neutral_and_skip_the_model(finbert: Sen
 def test_score_rejects_a_bare_string(finbert: SentimentBackend) -> None:
     with pytest.raises(TypeError):
         finbert.score("Bitcoin rallies")  # type: ignore[arg-type]
+
+
+# --- one tokenisation per call, and the opt-in int8 model (TB_FINBERT_QUANTIZE) -------------------
+
+
+class CountingTokenizer:
+    """The real tokenizer, counting how often texts are encoded (padding ready encodings is not encoding)."""
+
+    def __init__(self, tokenizer) -> None:
+        self._tokenizer = tokenizer
+        self.encodings = 0
+
+    def __call__(self, *args, **kwargs):
+        self.encodings += 1
+        return self._tokenizer(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._tokenizer, name)
+
+
+def test_each_text_is_tokenised_once_however_many_batches(model_and_tokenizer, headlines: list[str]) -> None:
+    model, tokenizer = model_and_tokenizer
+    counting = CountingTokenizer(tokenizer)
+    scores = FinBertSentiment(model, counting, batch_size=4).score(headlines[:30])
+    assert counting.encodings == 1
+    reference = FinBertSentiment(model, tokenizer, batch_size=30).score(headlines[:30])
+    assert [p.score for p in scores] == pytest.approx([p.score for p in reference], abs=1e-5)
+
+
+@pytest.fixture(scope="session")
+def finbert_int8(model_dir: Path) -> LoadedBackend:
+    return load_backend("finbert", str(model_dir), quantize=True)
+
+
+def test_int8_is_a_model_of_its_own_in_the_cache_key_and_the_note(finbert_int8, finbert, model_dir: Path) -> None:
+    assert finbert_int8.backend is not finbert
+    assert finbert_int8.backend.version == finbert.version + ";int8"
+    assert finbert_int8.note == f"FinBERT ({model_dir}, int8)"
+    assert load_backend("auto", str(model_dir), quantize=True).backend is finbert_int8.backend
+    assert load_backend("finbert", str(model_dir)).backend is finbert  # the fp32 model is untouched
+
+
+def test_int8_scores_are_probabilities_close_to_fp32(finbert_int8, finbert, headlines: list[str]) -> None:
+    quantized = finbert_int8.backend.score(headlines)
+    assert_probabilities(quantized, len(headlines))
+    reference = finbert.score(headlines)
+    drift = max(abs(a.score - b.score) for a, b in zip(quantized, reference, strict=True))
+    assert 0 < drift < 0.05  # rounded weights move scores a little, never wholesale
+
+
+def test_quantize_int8_replaces_every_linear_layer(model_dir: Path) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from intelligence.sentiment.finbert import is_int8, quantize_int8
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), local_files_only=True)
+    assert not is_int8(model)
+    quantized = quantize_int8(model)
+    assert is_int8(quantized)
+    assert not any(type(m) is torch.nn.Linear for m in quantized.modules())
+
+
+def test_quantize_with_the_embedded_backend_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from config import ConfigError, load_settings
+
+    monkeypatch.setenv("TB_SENTIMENT_BACKEND", "embedded")
+    monkeypatch.setenv("TB_FINBERT_QUANTIZE", "true")
+    with pytest.raises(ConfigError, match="TB_FINBERT_QUANTIZE.*embedded runs no FinBERT"):
+        load_settings()
+    monkeypatch.setenv("TB_FINBERT_QUANTIZE", "sometimes")
+    with pytest.raises(ConfigError, match="TB_FINBERT_QUANTIZE"):
+        load_settings()
+    monkeypatch.setenv("TB_SENTIMENT_BACKEND", "auto")
+    monkeypatch.setenv("TB_FINBERT_QUANTIZE", "true")
+    assert load_settings().finbert_quantize is True

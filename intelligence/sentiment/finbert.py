@@ -77,6 +77,8 @@ class FinBertSentiment:
         revision = revision or getattr(config, "_commit_hash", None) or f"config-{config_fingerprint(config)}"
         # Truncation and the label mapping change scores too, so they belong in the cache key.
         self.version = f"{model_id}@{revision};max_length={self._max_length};labels={_label_tag(self._columns)}"
+        if is_int8(model):  # int8 scores differ slightly from fp32 ones: they must not share cache entries
+            self.version += ";int8"
 
     def score(self, texts: Sequence[str]) -> list[Polarity]:
         if isinstance(texts, str):
@@ -86,29 +88,51 @@ class FinBertSentiment:
         # rather than whatever the classifier makes of [CLS] [SEP].
         results: dict[int, Polarity] = {i: NEUTRAL for i, text in enumerate(texts) if not text.strip()}
         wordy = [i for i in range(len(texts)) if i not in results]
-        for batch in self._buckets([texts[i] for i in wordy]):
-            indices = [wordy[j] for j in batch]
-            results.update(zip(indices, self._score_batch([texts[i] for i in indices]), strict=True))
+        if not wordy:
+            return [results[i] for i in range(len(texts))]
+        # One tokenisation for bucketing and scoring: each batch pads the encodings it already has.
+        encoded = self._tokenizer([texts[i] for i in wordy], truncation=True, max_length=self._max_length)
+        for batch in self._buckets(encoded["input_ids"]):
+            rows = {key: [values[j] for j in batch] for key, values in encoded.items()}
+            results.update(zip((wordy[j] for j in batch), self._score_batch(rows), strict=True))
         return [results[i] for i in range(len(texts))]
 
-    def _buckets(self, texts: list[str]) -> list[list[int]]:
+    def _buckets(self, input_ids: list[list[int]]) -> list[list[int]]:
         """Indices grouped into batches of similar token length, so little compute goes to padding."""
-        if not texts:
-            return []
-        encoded = self._tokenizer(texts, truncation=True, max_length=self._max_length)["input_ids"]
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+        order = sorted(range(len(input_ids)), key=lambda i: len(input_ids[i]))
         return [order[start : start + self._batch_size] for start in range(0, len(order), self._batch_size)]
 
-    def _score_batch(self, texts: list[str]) -> list[Polarity]:
-        inputs = self._tokenizer(
-            texts, padding=True, truncation=True, max_length=self._max_length, return_tensors="pt"
-        )
+    def _score_batch(self, rows: dict[str, list[list[int]]]) -> list[Polarity]:
+        inputs = self._tokenizer.pad(rows, padding=True, return_tensors="pt")
         device = next(self._model.parameters()).device
         with torch.inference_mode():
             logits = self._model(**{key: value.to(device) for key, value in inputs.items()}).logits
             probabilities = torch.softmax(logits.float(), dim=-1).cpu().tolist()
         positive, negative, neutral = self._columns
         return [Polarity(positive=row[positive], negative=row[negative], neutral=row[neutral]) for row in probabilities]
+
+
+def quantize_int8(model: Any) -> Any:
+    """The model with every Linear layer as dynamic int8 (weights int8, activations quantised per batch).
+
+    In place, so a large model is not held twice while loading: pass a model nothing else scores with.
+
+    Roughly 1.5-2x faster on CPU than fp32; labels agree with fp32 on >= 99% of sent_valid.csv
+    (bench/sentiment_int8_agreement.py), which is why it is an opt-in setting, not the default.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        # torch 2.x announces eager-mode quantisation's move to torchao; the API still works and
+        # torchao would be a new dependency for one call.
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+
+
+def is_int8(model: Any) -> bool:
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
+
+    return any(isinstance(module, DynamicInt8Linear) for module in model.modules())
 
 
 def _effective_max_length(config: Any, tokenizer: Any, requested: int) -> int:
