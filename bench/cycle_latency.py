@@ -80,7 +80,9 @@ def worker(root: Path, work: Path, rounds: int, wal: bool) -> dict:
 
     settings = load_settings()
     sessions = open_store(settings.database_url)
-    loaded = load_backend(settings.sentiment_backend, settings.finbert_model, quantize=settings.finbert_quantize)
+    # A checkout from before TB_FINBERT_QUANTIZE (--root) has neither the setting nor the argument.
+    quantize = {"quantize": True} if getattr(settings, "finbert_quantize", False) else {}
+    loaded = load_backend(settings.sentiment_backend, settings.finbert_model, **quantize)
     sources = build_data_sources(settings, sessions, utcnow)
     setup = time.perf_counter() - began
 
