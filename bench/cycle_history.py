@@ -8,11 +8,9 @@ store has none of it; this benchmark seeds the store with --cycles earlier cycle
 9 signals each, the features and evidence of a real cycle's signals, one call in four actionable)
 and their outcomes as serve's hourly evaluation would have stored them (all but the last hours).
 
-Measured, in one process as `serve` runs: app.signal_state.load_cycle_state as shipped; the same
-state read with plain columns and one bar check per symbol (a what-if, implemented here, checked to
-give the identical state: the change proposed for app/signal_state.py); both again with two indexes
-on the signals table (a what-if migration, made in this benchmark's own store and dropped after);
-and whole warm cycles on the seeded store as shipped (5% new headlines, as bench/cycle_latency.py).
+Measured, in one process as `serve` runs: app.signal_state.load_cycle_state, and whole warm cycles
+on the seeded store (5% new headlines, as bench/cycle_latency.py). To see what a change to the read
+is worth, measure the checkout from before it with --root (or bench/run_all.py --before DIR).
 Peak memory is the process's.
 Prints figures, asserts nothing. Run: .venv/bin/python bench/cycle_history.py [--cycles N] [--repeat N]
 """
@@ -25,16 +23,12 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
 from measure import ROOT, checked, clean_env, emit, load_average, median, run_child, self_peak_mb, use_product
 
 CYCLE_SPACING = timedelta(minutes=15)
-# What-if indexes for the two history reads (a migration in storage/migrations would add them).
-INDEXES = ("CREATE INDEX bench_signals_symbol_as_of ON signals (symbol, as_of)",
-           "CREATE INDEX bench_signals_as_of ON signals (as_of)")
 RESOLVE_LAG = timedelta(hours=1)  # serve's evaluation resolves outcomes hourly (TB_RESOLVE_MINUTES)
 
 
@@ -86,84 +80,10 @@ def seed_history(sessions, cycles: int, market) -> int:  # type: ignore[no-untyp
     return added
 
 
-def state_by_columns(session, market, symbols, as_of, length: int, min_outcomes: int):  # type: ignore[no-untyped-def]
-    """app.signal_state.load_cycle_state, reading only the columns it uses and checking each symbol's bars
-    once (intelligence.outcomes.resolve_outcomes) instead of once per call."""
-    from sqlalchemy import select
-
-    from app.signal_state import MAX_CALLS
-    from intelligence.calibration import Resolved, fit_calibrator
-    from intelligence.cycle import CycleState
-    from intelligence.types import Direction
-    from providers.bars import BarsError
-
-    try:
-        from intelligence.outcomes import resolve_outcomes
-    except ImportError:  # a checkout from before the batch resolver: one call at a time
-        from intelligence.outcomes import resolve_outcome
-
-        def resolve_outcomes(calls, bars, interval):  # type: ignore[no-untyped-def]
-            return [resolve_outcome(a, d, h, bars, interval) for a, d, h in calls]
-    from storage.eval_models import OutcomeRow
-    from storage.models import SignalRow
-
-    history: dict[str, list[float]] = {}
-    for symbol in symbols:
-        values: list[float] = []
-        if length:
-            seen: set = set()
-            for when, codes, divergence in session.execute(
-                select(SignalRow.as_of, SignalRow.reason_codes, SignalRow.divergence)
-                .where(SignalRow.symbol == symbol, SignalRow.as_of < as_of)
-                .order_by(SignalRow.as_of.desc(), SignalRow.id.desc()).limit(length * 4)
-            ):
-                if when in seen or (codes or ["NO_NEWS"])[0] == "NO_NEWS":
-                    continue
-                seen.add(when)
-                values.append(divergence)
-                if len(values) == length:
-                    break
-        history[symbol] = values[::-1]
-    latest = {}
-    for row in session.execute(
-        select(SignalRow.id, SignalRow.symbol, SignalRow.as_of, SignalRow.direction, SignalRow.conviction,
-               SignalRow.horizon_hours)
-        .where(SignalRow.direction != Direction.HOLD.value, SignalRow.as_of < as_of)
-        .order_by(SignalRow.as_of.desc(), SignalRow.id.desc()).limit(MAX_CALLS)
-    ):
-        latest.setdefault((row.symbol, row.as_of), row)
-    calls = sorted((r for r in latest.values() if r.as_of + timedelta(hours=r.horizon_hours) < as_of),
-                   key=lambda r: (r.as_of, r.symbol))
-    ids = [r.id for r in calls]
-    stored: dict[int, bool] = {}
-    if ids:
-        found = session.execute(select(OutcomeRow.signal_id, OutcomeRow.hit)
-                                .where(OutcomeRow.signal_id.in_(ids), OutcomeRow.exit_time < as_of))
-        stored = {signal_id: hit for signal_id, hit in found}
-    by_symbol = defaultdict(list)
-    for r in calls:
-        if r.id not in stored:
-            by_symbol[r.symbol].append(r)
-    for symbol, pending in by_symbol.items():
-        try:
-            series = market.bars_until(symbol, as_of)
-        except BarsError:
-            continue
-        outcomes = resolve_outcomes([(r.as_of, Direction(r.direction), timedelta(hours=r.horizon_hours)) for r in pending],
-                                    series.bars, series.interval)
-        for r, outcome in zip(pending, outcomes):
-            if outcome is not None and outcome.exit_time < as_of:
-                stored[r.id] = outcome.hit
-    resolved = [Resolved(r.conviction, Direction(r.direction), stored[r.id]) for r in calls if r.id in stored]
-    return CycleState(divergence_history=history, calibrator=fit_calibrator(resolved, min_outcomes))
-
-
 def worker(cycles: int, repeat: int) -> dict:
     from app.cli_support import utcnow
     from app.cycle import run_once
     from app.data_sources import build_data_sources
-    from sqlalchemy import text
-
     from app.signal_state import load_cycle_state
     from config import load_settings
     from providers.sentiment_models import load_backend
@@ -183,36 +103,22 @@ def worker(cycles: int, repeat: int) -> dict:
     began = time.perf_counter()
     signals = seed_history(sessions, cycles, sources.market)
     seeding = time.perf_counter() - began
-    times: dict[str, list[float]] = defaultdict(list)
-    same = True
-    for indexed in (False, True):
-        if indexed:  # the what-if migration, on this benchmark's own store
-            with sessions.begin() as session:
-                for ddl in INDEXES:
-                    session.execute(text(ddl))
-        for _ in range(repeat):
-            for name, read in (("shipped", load_cycle_state), ("columns", state_by_columns)):
-                with sessions() as session:
-                    start = time.perf_counter()
-                    state = read(session, sources.market, settings.universe, as_of, settings.divergence_history,
-                                 settings.calibration_min_outcomes)
-                    times[name + ("_indexed" if indexed else "")].append(time.perf_counter() - start)
-                if name == "shipped" and not indexed:
-                    reference = state
-                else:
-                    same = same and state == reference
-    with sessions.begin() as session:  # the warm cycles run on the store as shipped
-        for ddl in INDEXES:
-            session.execute(text("DROP INDEX " + ddl.split()[2]))
+    reads: list[float] = []
+    for _ in range(repeat):
+        with sessions() as session:
+            start = time.perf_counter()
+            state = load_cycle_state(session, sources.market, settings.universe, as_of, settings.divergence_history,
+                                     settings.calibration_min_outcomes)
+            reads.append(time.perf_counter() - start)
     items, warm = _feed_items(settings.feeds_dir), []
     for round_ in range(repeat):
         rewrite_titles(settings.feeds_dir, choose(items, "spread", round_), f"update history {round_}")
         start = time.perf_counter()
         run_once(settings, sessions, loaded.backend, loaded.problems, sources.market, utcnow(), sources)
         warm.append(time.perf_counter() - start)
-    return {"signals_seeded": signals, "seed_seconds": seeding, "state_identical": same, "warm_seconds": median(warm),
-            **{f"state_{name}_seconds": median(values) for name, values in times.items()},
-            "calls_in_calibrator": reference.calibrator.count if reference.calibrator else 0, "peak_mb": self_peak_mb()}
+    return {"signals_seeded": signals, "seed_seconds": seeding, "warm_seconds": median(warm),
+            "state_shipped_seconds": median(reads),
+            "calls_in_calibrator": state.calibrator.count if state.calibrator else 0, "peak_mb": self_peak_mb()}
 
 
 def main() -> int:
@@ -236,15 +142,10 @@ def main() -> int:
                                  "--cycles", str(args.cycles), "--repeat", str(args.repeat)], env, Path(scratch)),
                       "history worker")
     result = json.loads(run.stdout.strip().splitlines()[-1])
-    result["state_ratio"] = result["state_shipped_seconds"] / result["state_columns_seconds"]
     print(f"store with {args.cycles} earlier cycles ({result['signals_seeded']} signals, seeded in "
           f"{result['seed_seconds']:.0f} s); load {load_average()}; medians of {args.repeat}")
-    print(f"  cycle state as shipped (app/signal_state.py)        {result['state_shipped_seconds'] * 1000:7.1f} ms "
+    print(f"  cycle state read (app/signal_state.py)               {result['state_shipped_seconds'] * 1000:7.1f} ms "
           f"({result['calls_in_calibrator']} resolved calls)")
-    print(f"  what-if: columns only, bars checked once per symbol  {result['state_columns_seconds'] * 1000:7.1f} ms "
-          f"({result['state_ratio']:.1f}x; identical state: {result['state_identical']})")
-    print(f"  what-if: indexes on signals (symbol, as_of), (as_of)   shipped {result['state_shipped_indexed_seconds'] * 1000:.1f} ms, "
-          f"columns only {result['state_columns_indexed_seconds'] * 1000:.1f} ms")
     print(f"  warm cycle on this store (5% new headlines)          {result['warm_seconds'] * 1000:7.1f} ms   target < 1 s")
     print(f"  peak memory {result['peak_mb']:.0f} MB")
     emit(result)

@@ -1,9 +1,8 @@
 """The whole benchmark suite in one command, ending in one table: .venv/bin/python bench/run_all.py
 
 Runs each benchmark of bench/ in its own process (sentiment throughput, cycle latency, a warm cycle
-on a store with weeks of history, the SPY replay, bot latency, approval latency, CLI start-up; what-ifs for
-changes proposed outside this suite's files: SQLite WAL, history read by columns with indexes, more
-torch threads), prints what each reports, then a table of every figure with its target. Figures are medians of
+on a store with weeks of history, the SPY replay, bot latency, approval latency, CLI start-up; what-ifs: SQLite WAL
+forced onto an older checkout, more torch threads), prints what each reports, then a table of every figure with its target. Figures are medians of
 repeated measurements (--repeat). With --before DIR (another checkout, e.g. a copy of the tree taken
 before an optimisation) every benchmark also runs against DIR, alternating with this tree in one
 run, and the table shows both side by side. Reads ../shared/data (sentiment and replay headlines).
@@ -79,8 +78,6 @@ ROWS = (
     Row("cycle-wal", "cycle, SQLite WAL what-if: warm (spread)", "warm_seconds", "ms", "< 1000 ms", 1000),
     Row("cycle-wal", "cycle, SQLite WAL what-if: cold / warm", "warm_ratio", "x", ">= 20x"),
     Row("history", "store of 2000 cycles: cycle state read", "state_shipped_seconds", "ms", "", 1000),
-    Row("history", "  what-if: columns only", "state_columns_seconds", "ms", "", 1000),
-    Row("history", "  what-if: columns + 2 indexes", "state_columns_indexed_seconds", "ms", "", 1000),
     Row("history", "store of 2000 cycles: warm cycle", "warm_seconds", "ms", "< 1000 ms", 1000),
     Row("history", "store of 2000 cycles: peak memory", "peak_mb", "MB"),
     Row("replay", "replay SPY: cold (empty score cache)", "cold_seconds", "s"),
