@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.feed_server import LoopbackServer
+
 KEY, SECRET = "test-key", "test-secret"
 
 
@@ -43,40 +45,21 @@ class FakeAlpaca:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self.port = 0
+        self._server = LoopbackServer(self._dispatch)
 
     # --- lifecycle ---
 
     def start(self) -> FakeAlpaca:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=10)
+        self._server.start()
         return self
-
-    async def _serve(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     def stop(self) -> None:
         """Idempotent: a test may take the server down before the fixture does."""
-        if self._runner is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-        self._runner = None
+        self._server.stop()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._server.url
 
     # --- what tests look at and poke ---
 
