@@ -1,7 +1,7 @@
 """Shared setup for the serve tests: a settable clock and a ServeContext on a real store and runtime."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from app import jobs
@@ -11,18 +11,7 @@ from bot.runtime import ChatRuntime, build_runtime
 from config import Settings
 from providers.sentiment_models import load_backend
 from storage.db import Sessions
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+from tests.trading_fixtures import Clock  # noqa: F401  (the serve tests' settable clock, re-exported)
 
 
 def serve_context(settings: Settings, sessions: Sessions, clock: Any, runtime: ChatRuntime | None = None,
