@@ -70,12 +70,9 @@ class TradingDesk:
 
     def approve(self, proposal_id: int, actor: str, confirm: bool = False) -> DeskResult:
         with self._sessions.begin() as session:
-            proposal = session.get(ProposalRow, proposal_id)
-            if proposal is None:
-                return DeskResult(False, "NOT_FOUND", f"There is no proposal #{proposal_id}.")
-            early = self._not_pending(proposal, "approved")
-            if early is not None:
-                return early
+            proposal = self._pending(session, proposal_id, "approved")
+            if isinstance(proposal, DeskResult):
+                return proposal
             plan = context.plan_for(session, proposal)
         # The guards first: asking to confirm an order they would refuse anyway wastes the operator's time.
         blocked = self._check(proposal_id, actor, "approval")
@@ -99,12 +96,9 @@ class TradingDesk:
 
     def reject(self, proposal_id: int, actor: str) -> DeskResult:
         with self._sessions.begin() as session:
-            proposal = session.get(ProposalRow, proposal_id)
-            if proposal is None:
-                return DeskResult(False, "NOT_FOUND", f"There is no proposal #{proposal_id}.")
-            early = self._not_pending(proposal, "rejected")
-            if early is not None:
-                return early
+            proposal = self._pending(session, proposal_id, "rejected")
+            if isinstance(proposal, DeskResult):
+                return proposal
             if not claim(session, proposal, ProposalStatus.PROPOSED, ProposalStatus.REJECTED, actor, self._clock()):
                 return DeskResult(False, "NOT_PENDING", f"Proposal #{proposal_id} was answered meanwhile: {proposal.status}.", proposal_id)
         return DeskResult(True, "OK", f"Proposal #{proposal_id} rejected.", proposal_id)
@@ -120,12 +114,9 @@ class TradingDesk:
             return DeskResult(False, "BROKER_UNAVAILABLE", f"Cannot size now: {exc}", proposal_id)
         now = self._clock()
         with self._sessions.begin() as session:
-            proposal = session.get(ProposalRow, proposal_id)
-            if proposal is None:
-                return DeskResult(False, "NOT_FOUND", f"There is no proposal #{proposal_id}.")
-            early = self._not_pending(proposal, "resized")
-            if early is not None:
-                return early
+            proposal = self._pending(session, proposal_id, "resized")
+            if isinstance(proposal, DeskResult):
+                return proposal
             plan = context.plan_for(session, proposal)
             intent = context.order_intent(proposal, plan, self.broker)
             quantity = parsed.quantity(view.account.equity, intent.price, plan.suggested_quantity)
@@ -243,6 +234,13 @@ class TradingDesk:
             self._notifier.alert(Alert("guard_breach", f"Proposal #{proposal_id} was stopped before submission by the "
                                        f"{first.guard} guard ({first.code}): {first.message}", f"guard:{proposal_id}:{first.code}"))
         return DeskResult(False, first.code, f"Proposal #{proposal_id} blocked: {first.message}", proposal_id)
+
+    def _pending(self, session: Session, proposal_id: int, verb: str) -> ProposalRow | DeskResult:
+        """The proposal while it still waits for an answer; else why it cannot be `verb` (gone, expired, answered)."""
+        proposal = session.get(ProposalRow, proposal_id)
+        if proposal is None:
+            return DeskResult(False, "NOT_FOUND", f"There is no proposal #{proposal_id}.")
+        return self._not_pending(proposal, verb) or proposal
 
     def _not_pending(self, proposal: ProposalRow, verb: str) -> DeskResult | None:
         now = self._clock()
