@@ -113,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from config import ConfigError, load_settings
+    from storage.errors import StoreError
     from trading.factory import live_banner
 
     try:
@@ -124,18 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if banner:
             print(banner, file=sys.stderr)
         return args.handler(settings, args)
-    except Exception as exc:
-        if not isinstance(exc, (ConfigError, *_store_errors())):
-            raise
+    except (ConfigError, StoreError) as exc:
         print(exc, file=sys.stderr)
         return 2
-
-
-def _store_errors() -> tuple[type[Exception], ...]:
-    """StoreError when the store module is loaded: a command that never imported it cannot have raised it,
-    and importing it just to name the class would cost every command sqlalchemy and the models."""
-    store = sys.modules.get("storage.db")
-    return (store.StoreError,) if store is not None else ()
 
 
 if __name__ == "__main__":

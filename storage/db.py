@@ -14,12 +14,9 @@ import storage.trading_models  # noqa: F401,E402  (registers the orders, fills, 
 import storage.llm_models  # noqa: F401,E402  (registers the Claude polarity cross-check table)
 import storage.serve_models  # noqa: F401,E402  (registers the trader lease and the scheduler's jobs)
 from storage.migrate import prepare_schema  # noqa: E402
+from storage.errors import StoreError  # noqa: E402
 
 Sessions = sessionmaker[Session]
-
-
-class StoreError(Exception):
-    """The store cannot be opened; the message says which URL (without its password) and why."""
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
