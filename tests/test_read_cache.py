@@ -77,6 +77,7 @@ def test_the_service_shows_its_own_changes_at_once_and_shares_reads(tmp_path) ->
     sessions = open_store(settings.database_url)
     service = OperatorService(settings, sessions, utcnow)
     assert not service.status().paused
+    assert service.status() is service.status()  # a burst shares one read
     service.pause("telegram:1")
     assert service.status().paused  # its own change: seen at once
     _, signals = seed_run(sessions, MARKET_TIME, [("SOL", Direction.BUY, 0.56, 0.8)])
