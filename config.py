@@ -5,12 +5,11 @@ import difflib
 import os
 from datetime import time as dt_time
 from pathlib import Path
-from typing import Annotated, Literal, Mapping
+from typing import Annotated, Collection, Literal, Mapping, Sequence
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from intelligence.assets import CATALOGUE
 
 ENV_PREFIX = "TB_"
 TEST_PREFIX = "TB_TEST_"
@@ -326,11 +325,10 @@ class Settings(BaseSettings):
 
     @field_validator("universe")
     @classmethod
-    def _known_symbols(cls, value: list[str]) -> list[str]:
+    def _symbols(cls, value: list[str]) -> list[str]:
+        # Whether the catalogue knows each symbol is checked where the app is built (service/), which
+        # may read the catalogue; settings sit below every other room and import none of them.
         symbols = [s.upper() for s in value]
-        unknown = [s for s in symbols if s not in CATALOGUE]
-        if unknown:
-            raise ValueError(f"unknown symbol(s) {', '.join(unknown)}; known: {', '.join(CATALOGUE)}")
         if not symbols:
             raise ValueError("the universe is empty")
         return symbols
@@ -366,14 +364,29 @@ def _describe(error: dict) -> str:
     return f"{name}: {error['msg']}{shown}"
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment and `.env`; every problem reported at once, each naming its variable."""
+def _unknown_symbols(symbols: Sequence[str], known: Collection[str]) -> list[str]:
+    unknown = [s for s in symbols if s not in known]
+    if not unknown:
+        return []
+    return [f"{ENV_PREFIX}UNIVERSE: unknown symbol(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"]
+
+
+def load_settings(known_symbols: Collection[str] | None = None, **overrides: object) -> Settings:
+    """Settings from the environment and `.env`; every problem reported at once, each naming its variable.
+
+    `known_symbols` (the asset catalogue, which the caller reads: settings import no other room) checks
+    the universe too, also when other settings are wrong."""
     problems = _unknown_variables(os.environ)
     settings = None
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
         problems += [_describe(e) for e in exc.errors()]
+    if known_symbols is not None:
+        raw = settings.universe if settings is not None else overrides.get("universe", os.environ.get(ENV_PREFIX + "UNIVERSE"))
+        symbols = _split_csv(raw) if raw is not None else []
+        if isinstance(symbols, (list, tuple)):
+            problems += _unknown_symbols([str(s).upper() for s in symbols], known_symbols)
     if problems or settings is None:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     return settings

@@ -8,7 +8,7 @@ store has none of it; this benchmark seeds the store with --cycles earlier cycle
 9 signals each, the features and evidence of a real cycle's signals, one call in four actionable)
 and their outcomes as serve's hourly evaluation would have stored them (all but the last hours).
 
-Measured, in one process as `serve` runs: app.signal_state.load_cycle_state, and whole warm cycles
+Measured, in one process as `serve` runs: pipeline.signal_state.load_cycle_state, and whole warm cycles
 on the seeded store (5% new headlines, as bench/cycle_latency.py). To see what a change to the read
 is worth, measure the checkout from before it with --root (or bench/run_all.py --before DIR).
 Peak memory is the process's.
@@ -81,10 +81,10 @@ def seed_history(sessions, cycles: int, market) -> int:  # type: ignore[no-untyp
 
 
 def worker(cycles: int, repeat: int) -> dict:
-    from app.cli_support import utcnow
-    from app.cycle import run_once
-    from app.data_sources import build_data_sources
-    from app.signal_state import load_cycle_state
+    from cli.support import utcnow
+    from pipeline.cycle import run_once
+    from pipeline.data_sources import build_data_sources
+    from pipeline.signal_state import load_cycle_state
     from config import load_settings
     from providers.sentiment_models import load_backend
     from storage.db import open_store

@@ -70,9 +70,9 @@ def worker(root: Path, work: Path, rounds: int, wal: bool) -> dict:
         from sqlite_wal import enable
 
         enable()
-    from app.cli_support import utcnow
-    from app.cycle import run_once
-    from app.data_sources import build_data_sources
+    from cli.support import utcnow
+    from pipeline.cycle import run_once
+    from pipeline.data_sources import build_data_sources
     from bot.render_text import render_digest
     from config import load_settings
     from providers.sentiment_models import load_backend

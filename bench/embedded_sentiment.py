@@ -31,7 +31,7 @@ def side_cost(work: Path) -> dict:
 
     backend = load_backend("embedded", "unused").backend
     load = time.perf_counter() - began
-    from app.cycle import score_headlines
+    from pipeline.cycle import score_headlines
     from providers.feeds import read_feed_directory
     from storage.db import open_store
 

@@ -97,7 +97,7 @@ def side_naive(model_dir: Path, headlines_path: Path, threads: int) -> dict:
 
 
 def side_ours(model_dir: Path, headlines_path: Path, store: Path, quantize: bool = False) -> dict:
-    from app.cycle import score_headlines
+    from pipeline.cycle import score_headlines
     from storage.db import open_store
 
     began = time.perf_counter()

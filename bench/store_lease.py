@@ -17,8 +17,8 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.cli_support import utcnow  # noqa: E402
-from app.lease import TRADER, Lease  # noqa: E402
+from cli.support import utcnow  # noqa: E402
+from serve.lease import TRADER, Lease  # noqa: E402
 from storage.db import open_store  # noqa: E402
 
 

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from app.chat_ops import COMMANDS, COMMANDS_BY_NAME, CommandRecord, Role, SubscriptionError
-from app.operator import ActionResult, OperatorService, StateChange
+from service.chat_ops import COMMANDS, COMMANDS_BY_NAME, CommandRecord, Role, SubscriptionError
+from service.operator import ActionResult, OperatorService, StateChange
 from bot import documents as docs
 from bot.document import Doc
 

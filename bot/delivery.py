@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Protocol
 
 from bot.outbox import Envelope, Outbox, Pending
-from bot.redact import redact
+from redaction import redact
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import yarl
 from discord import http as discord_http
 from discord.gateway import DiscordWebSocket
 
-from app.chat_ops import Role
+from service.chat_ops import Role
 from bot.actions import Actions, Caller
 from bot.delivery import Permanent, RetryLater, Transient
 from bot.messages import discord_payload, discord_photo_payload

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from app.chat_ops import CommandHelp, SignalView, SubscriptionView
-from app.notify import Alert
-from app.operator import ActionResult, ProposalView, StateChange, StatusReport
+from service.chat_ops import CommandHelp, SignalView, SubscriptionView
+from trading.alerts import Alert
+from service.operator import ActionResult, ProposalView, StateChange, StatusReport
 from bot.document import Doc, Line, Section, Span, bold, italic, line, section, text_lines
 from bot.render_text import when
 from intelligence.digest import Digest, DigestItem

@@ -1,14 +1,14 @@
 """Everything the core wants said, through the outbox: alerts, proposals with buttons, strong signals
-and the scheduled digests. `ChatPublisher` implements app.notify.Notifier."""
+and the scheduled digests. `ChatPublisher` implements trading.alerts.Notifier."""
 from __future__ import annotations
 
 import logging
 import re
 from typing import TYPE_CHECKING, Callable
 
-from app.chat_ops import SubscriptionView
-from app.notify import Alert, LogNotifier
-from app.operator import OperatorService, ProposalView
+from service.chat_ops import SubscriptionView
+from trading.alerts import Alert, LogNotifier
+from service.operator import OperatorService, ProposalView
 from bot import documents as docs
 from bot.actions import Button, proposal_buttons
 from bot.document import Doc

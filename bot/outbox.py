@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.redact import redact
+from redaction import redact
 from storage.chat_models import OutboxMessage
 from storage.db import Sessions
 

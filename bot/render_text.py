@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.operator import ProposalView, StatusReport
+from service.operator import ProposalView, StatusReport
 from intelligence.digest import Digest, DigestItem
 from intelligence.types import Direction
 

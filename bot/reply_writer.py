@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from app.chat_ops import CommandRecord, command_log_row
+from service.chat_ops import CommandRecord, command_log_row
 from bot.outbox import Envelope, Outbox
 
 

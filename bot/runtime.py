@@ -11,15 +11,15 @@ from typing import Any, Callable
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
-from app.notify import Alert
-from app.operator import OperatorService
+from trading.alerts import Alert
+from service.operator import OperatorService
 from bot import documents as docs
 from bot.delivery import Backoff, DeliveryWorker
 from bot.discord_webhook import DiscordWebhookSender
 from bot.messages import discord_payload
 from bot.notifier import ChatPublisher
 from bot.outbox import Outbox
-from bot.redact import redact, register_secrets, webhook_secret
+from redaction import redact, register_secrets, webhook_secret
 from bot.telegram_app import build_application
 from bot.telegram_sender import TelegramSender
 from config import Settings

@@ -16,14 +16,14 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
-from app.chat_ops import CommandRecord, Role
-from app.operator import OperatorService
+from service.chat_ops import CommandRecord, Role
+from service.operator import OperatorService
 from bot.actions import Actions, Caller, Reply
 from bot.chat_order import PerChatOrder
 from bot.messages import remove_buttons_envelope, telegram_envelope, telegram_photo_envelope
 from bot.outbox import Envelope, Outbox
 from bot.reply_writer import ReplyWriter
-from bot.redact import register_secrets
+from redaction import register_secrets
 from config import Settings
 
 log = logging.getLogger(__name__)

@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from app import jobs
-from app.data_sources import build_data_sources
-from app.lease import TRADER, Lease
+from serve import jobs
+from pipeline.data_sources import build_data_sources
+from serve.lease import TRADER, Lease
 from bot.runtime import ChatRuntime, build_runtime
 from config import Settings
 from providers.sentiment_models import load_backend

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.notify import Alert
+from trading.alerts import Alert
 from intelligence.types import Direction
 from storage.chat_models import OutboxMessage
 from tests.chat_fixtures import GROUP, OPERATOR, SUBSCRIBER, chat_stack, run, seed_run

@@ -6,8 +6,8 @@ import logging
 
 from sqlalchemy import select
 
-from app.chat_ops import SubscriptionError
-from app.notify import Alert
+from service.chat_ops import SubscriptionError
+from trading.alerts import Alert
 from intelligence.types import Direction
 from storage.chat_models import OutboxMessage
 from tests.chat_fixtures import (GROUP, MARKET_TIME, OPERATOR, STRANGER, SUBSCRIBER, TOKEN, chat_stack, run,

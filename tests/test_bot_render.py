@@ -7,7 +7,7 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.notify import Alert
+from trading.alerts import Alert
 from bot.document import Doc, plain
 from bot.documents import alert_doc, digest_doc
 from bot.render_discord import discord_messages

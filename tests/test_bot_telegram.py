@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.chat_ops import Role
+from service.chat_ops import Role
 from intelligence.types import Direction
 from storage.chat_models import ChatCommandLog, ChatSubscription
 from trading.state import TradingState, read_state

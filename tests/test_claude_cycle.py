@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.crosscheck import cross_check_polarity
-from app.cycle import model_key, run_once
+from pipeline.crosscheck import cross_check_polarity
+from pipeline.cycle import model_key, run_once
 from config import load_settings
 from intelligence.types import Polarity
 from providers.bars import EmbeddedMarketData

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from intelligence.assets import CATALOGUE
 from config import LIVE_TRADING_PHRASE, ConfigError, load_settings
 
 
@@ -31,7 +32,7 @@ def test_every_problem_is_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("TB_HORIZON_HOURS", "soon")
     monkeypatch.setenv("TB_UNIVERSE", "BTC,DOGGO")
     with pytest.raises(ConfigError) as err:
-        load_settings()
+        load_settings(known_symbols=CATALOGUE)
     assert "TB_HORIZON_HOURS" in str(err.value) and "DOGGO" in str(err.value)
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.cycle import CycleError, run_once
-from app.operator import OperatorService
+from pipeline.cycle import CycleError, run_once
+from service.operator import OperatorService
 from config import load_settings
 from intelligence.evidence import has_number
 from intelligence.types import Direction

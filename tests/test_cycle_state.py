@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cycle import run_once
-from app.signal_state import divergence_history, resolved_calls
+from pipeline.cycle import run_once
+from pipeline.signal_state import divergence_history, resolved_calls
 from config import load_settings
 from intelligence.evidence import has_number
 from intelligence.outcomes import resolve_outcome

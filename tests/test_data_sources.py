@@ -9,8 +9,8 @@ from typing import Iterator
 import pytest
 
 import tracer_bullet
-from app.data_sources import EmbeddedNews, build_data_sources, data_secrets
-from app.provider_store import provider_health, save_breakers
+from pipeline.data_sources import EmbeddedNews, build_data_sources, data_secrets
+from pipeline.provider_store import provider_health, save_breakers
 from config import ConfigError, load_settings
 from providers.alpaca_data import AlpacaMarketData, AlpacaNews
 from providers.circuit import BreakerSnapshot, BreakerState

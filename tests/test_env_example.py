@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from app.env_example import render_env_example, undocumented
+from cli.env_example import render_env_example, undocumented
 from config import Settings, load_settings
 from tests.conftest import REPO
 

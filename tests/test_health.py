@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 import tracer_bullet
-from app.cli_support import utcnow
-from app.lease import TRADER, Lease
+from cli.support import utcnow
+from serve.lease import TRADER, Lease
 from storage.db import open_store
 from storage.migrate import head_revision
 from storage.models import Run

@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from app.provider_store import load_validators, save_validators
+from pipeline.provider_store import load_validators, save_validators
 from providers.circuit import BreakerState, CircuitBreaker
 from providers.feeds import EMBEDDED_FEEDS_DIR
 from providers.http_feeds import FeedLimits, HttpFeeds, Validators, safe_url

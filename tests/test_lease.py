@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from app.lease import TRADER, Lease, current_lease, new_holder_id
+from serve.lease import TRADER, Lease, current_lease, new_holder_id
 from storage.db import open_store
 from storage.serve_models import LeaseRow
 from tests.conftest import utc

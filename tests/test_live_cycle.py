@@ -8,9 +8,9 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from app.cycle import CycleError, run_once
-from app.data_sources import build_data_sources
-from app.operator import OperatorService
+from pipeline.cycle import CycleError, run_once
+from pipeline.data_sources import build_data_sources
+from service.operator import OperatorService
 from bot.render_text import render_digest
 from config import EMBEDDED_UNIVERSE, load_settings
 from providers.bars import EmbeddedMarketData

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from app.logs import configure_logging, protect, settings_secrets
+from serve.logs import configure_logging, protect, settings_secrets
 from config import load_settings
 
 SECRETS = {
@@ -46,7 +46,7 @@ def test_json_lines_carry_no_secret_from_any_logger(restore_logging) -> None:
     protect(settings)
     stream = io.StringIO()
     configure_logging("json", "info", stream)
-    logging.getLogger("app.jobs").info("connecting to %s", settings.database_url, extra={"job": "cycle"})
+    logging.getLogger("serve.jobs").info("connecting to %s", settings.database_url, extra={"job": "cycle"})
     logging.getLogger("some.library").warning("GET https://api.telegram.org/bot%s/getMe failed",
                                              SECRETS["telegram_token"])
     try:
@@ -55,7 +55,7 @@ def test_json_lines_carry_no_secret_from_any_logger(restore_logging) -> None:
         logging.getLogger("trading").exception("broker call failed")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [entry["level"] for entry in lines] == ["info", "warning", "error"]
-    assert lines[0]["logger"] == "app.jobs" and lines[0]["job"] == "cycle" and lines[0]["time"].endswith("+00:00")
+    assert lines[0]["logger"] == "serve.jobs" and lines[0]["job"] == "cycle" and lines[0]["time"].endswith("+00:00")
     assert "Traceback" in lines[2]["exception"] and "<redacted>" in lines[2]["exception"]
     text = stream.getvalue()
     for secret in ("AAFakeTokenForLogs", "pg-Passw0rd-x", "AKLOGKEY123456", "alpacaSecretValue987"):

@@ -7,9 +7,9 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.cli_support import utcnow
-from app.operator import OperatorService
-from app.read_cache import ReadCache
+from cli.support import utcnow
+from service.operator import OperatorService
+from service.read_cache import ReadCache
 from intelligence.types import Direction
 from tests.chat_fixtures import MARKET_TIME, chat_settings, seed_proposal, seed_run
 from storage.db import open_store

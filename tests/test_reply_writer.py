@@ -5,8 +5,8 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from app.chat_ops import CommandRecord, Role
-from app.cli_support import utcnow
+from service.chat_ops import CommandRecord, Role
+from cli.support import utcnow
 from bot.outbox import Envelope, Outbox
 from bot.reply_writer import ReplyWriter
 from storage.chat_models import ChatCommandLog, OutboxMessage

@@ -6,7 +6,7 @@ from typing import Sequence
 
 from sqlalchemy import func, select
 
-from app.cycle import model_key, score_headlines
+from pipeline.cycle import model_key, score_headlines
 from intelligence.types import Headline, Polarity
 from providers.sentiment_models import load_backend
 from storage.db import open_store

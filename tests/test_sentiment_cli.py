@@ -71,9 +71,9 @@ def test_input_that_is_not_utf8_names_the_line(monkeypatch, capsys) -> None:
 
 
 def test_inputs_longer_than_one_chunk_keep_their_order(monkeypatch, capsys) -> None:
-    import app.sentiment_cli
+    import cli.sentiment
 
-    monkeypatch.setattr(app.sentiment_cli, "CHUNK_LINES", 4)  # the order across chunk borders, cheaply
+    monkeypatch.setattr(cli.sentiment, "CHUNK_LINES", 4)  # the order across chunk borders, cheaply
     texts = [f"headline number {i} {'up' if i % 2 else 'down'}" for i in range(4 * 2 + 3)]
     code, rows, _ = _run_in_process(monkeypatch, capsys, "\n".join(texts).encode(), "--backend", "embedded")
     assert code == 0 and [r["text"] for r in rows] == texts

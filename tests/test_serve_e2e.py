@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.cli_support import utcnow
-from app.lease import current_lease
-from app.operator import OperatorService
+from cli.support import utcnow
+from serve.lease import current_lease
+from service.operator import OperatorService
 from config import load_settings
 from storage.chat_models import ChatSubscription, OutboxMessage
 from storage.db import open_store

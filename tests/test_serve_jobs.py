@@ -10,8 +10,8 @@ from typing import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from app import jobs
-from app.lease import TRADER, Lease
+from serve import jobs
+from serve.lease import TRADER, Lease
 from config import load_settings
 from storage.db import open_store
 from storage.models import ProposalRow, Run

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from app.cli_support import utcnow
-from app.lease import TRADER, Lease, current_lease
-from app.serve_loop import ServeExit, serve
+from cli.support import utcnow
+from serve.lease import TRADER, Lease, current_lease
+from serve.loop import ServeExit, serve
 from config import load_settings
 from storage.db import open_store
 from storage.models import Run

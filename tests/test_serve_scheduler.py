@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from app import jobs
-from app.scheduler import build_scheduler, install_jobs, job_specs, next_runs
+from serve import jobs
+from serve.scheduler import build_scheduler, install_jobs, job_specs, next_runs
 from config import load_settings
 from storage.db import open_store
 from storage.serve_models import scheduler_jobs
@@ -67,7 +67,7 @@ def test_stored_jobs_name_a_function_and_carry_no_live_objects(database_url: str
     assert {r.id for r in rows} == set(ALL)
     for row in rows:
         state = pickle.loads(row.job_state)
-        assert state["func"].startswith("app.jobs:") and state["args"] == () and state["kwargs"] == {}
+        assert state["func"].startswith("serve.jobs:") and state["args"] == () and state["kwargs"] == {}
         assert callable(getattr(jobs, state["func"].split(":")[1]))
 
 

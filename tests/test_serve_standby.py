@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.lease import current_lease
+from serve.lease import current_lease
 from storage.db import open_store
 from tests.pg_fixtures import database_url, pg_databases, pytest_generate_tests, store_backend  # noqa: F401
 from tests.serve_harness import ServeProcess

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from app import jobs
+from serve import jobs
 from intelligence.types import Direction
 from tests.chat_fixtures import MARKET_TIME, SUBSCRIBER, chat_stack, run, seed_run, shifted_clock, utc
 from tests.pg_fixtures import database_url, pg_databases, pytest_generate_tests, store_backend  # noqa: F401

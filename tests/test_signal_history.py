@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from app.signal_state import divergence_history, resolved_calls
+from pipeline.signal_state import divergence_history, resolved_calls
 from intelligence.outcomes import resolve_outcome
 from intelligence.types import Direction
 from providers.bars import EmbeddedMarketData

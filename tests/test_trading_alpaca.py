@@ -56,7 +56,7 @@ def _client_id(world, pid: int) -> str:
 
 def test_the_run_once_proposal_fills_on_the_paper_path(fake: FakeAlpaca, db_url: str) -> None:
     """A proposal from the signal engine, approved and filled through alpaca-py."""
-    from app.cycle import run_once
+    from pipeline.cycle import run_once
     from providers.bars import EmbeddedMarketData
     from providers.sentiment_models import load_backend
 

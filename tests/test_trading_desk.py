@@ -279,7 +279,7 @@ def test_reconciliation_reports_a_position_the_store_does_not_explain(world) -> 
 
 def test_the_run_once_proposal_is_approved_and_filled_on_the_embedded_history(db_url: str) -> None:
     """The path a user takes: a cycle on the embedded snapshot proposes, an operator approves."""
-    from app.cycle import run_once
+    from pipeline.cycle import run_once
     from providers.bars import EmbeddedMarketData
     from providers.sentiment_models import load_backend
     from tests.trading_fixtures import settings as make_settings

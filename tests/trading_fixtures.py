@@ -11,7 +11,7 @@ from typing import Any, Iterator, Sequence
 
 import pytest
 
-from app.notify import Alert
+from trading.alerts import Alert
 from config import Settings
 from storage.db import Sessions, open_store
 from storage.models import ProposalRow, Run, SignalRow
@@ -130,7 +130,7 @@ def add_proposal(sessions: Sessions, *, symbol: str = "ETH", side: str = "buy", 
 class World:
     """An operator service over a trading desk, with the clock, the alerts and the store at hand."""
 
-    service: Any  # app.operator.OperatorService
+    service: Any  # service.operator.OperatorService
     desk: Any  # trading.desk.TradingDesk
     clock: Clock
     notifier: RecordingNotifier
@@ -140,7 +140,7 @@ class World:
 
 def make_world(db_url: str, clock: Clock, broker_factory: Any, **overrides: Any) -> World:
     """`broker_factory(sessions, clock)` gives the broker; settings take `overrides`."""
-    from app.operator import OperatorService
+    from service.operator import OperatorService
     from trading.desk import TradingDesk
 
     config = settings(db_url, **overrides)

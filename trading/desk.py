@@ -15,7 +15,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.notify import Alert, LogNotifier, Notifier
+from trading.alerts import Alert, LogNotifier, Notifier
 from config import Settings
 from storage.db import Sessions
 from storage.models import ProposalRow, StateRow

@@ -18,7 +18,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.notify import Alert, Notifier
+from trading.alerts import Alert, Notifier
 from storage.db import Sessions
 from storage.models import ProposalRow
 from storage.trading_models import OrderRow

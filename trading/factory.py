@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable
 
-from app.notify import LogNotifier, Notifier
+from trading.alerts import LogNotifier, Notifier
 
 if TYPE_CHECKING:  # live_banner runs on every CLI call: the store and the desk load only when built
     from config import Settings

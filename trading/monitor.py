@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.notify import Alert, Notifier
+from trading.alerts import Alert, Notifier
 from storage.models import StateRow
 from trading import audit
 from trading.guards import Breach, GuardContext, GuardLimits, check_account

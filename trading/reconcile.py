@@ -11,7 +11,7 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from app.notify import Alert, Notifier
+from trading.alerts import Alert, Notifier
 from storage.db import Sessions
 from storage.models import ProposalRow
 from storage.trading_models import FillRow, OrderRow

@@ -8,8 +8,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # every CLI call imports this module: the operator service and the store load on first use
-    from app.notify import Notifier
-    from app.operator import OperatorService
+    from trading.alerts import Notifier
+    from service.operator import OperatorService
     from config import Settings
 
 # The shell user counts as an operator (DESIGN.md); audit records name them this way.
@@ -41,7 +41,7 @@ def print_json(value: Any) -> None:
 def operator_service(settings: Settings, notifier: Notifier | None = None) -> OperatorService:
     """The one wiring for shell and chat. Trading (trading.factory: simulated broker without Alpaca
     keys, Alpaca otherwise) is built on first use, alerting through `notifier` (default: the log)."""
-    from app.operator import OperatorService
+    from service.operator import OperatorService
     from storage.db import open_store
 
     sessions = open_store(settings.database_url)

@@ -7,9 +7,10 @@ Top-level imports stay light: every CLI call imports this module.
 from __future__ import annotations
 
 import argparse
+import json
 from typing import TYPE_CHECKING, Any
 
-from app.cli_support import SHELL_ACTOR, operator_service, print_json
+from cli.support import SHELL_ACTOR, operator_service, print_json
 
 if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
     from config import Settings
@@ -132,12 +133,41 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.intact else 1
 
 
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.render_text import render_status
+    from cli.support import jsonable
+
+    report = operator_service(settings).status()
+    if args.json:
+        payload = jsonable(report)
+        payload["paused"] = report.paused
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        print(render_status(report))
+    return 0
+
+
+def cmd_proposals(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.render_text import render_proposal
+
+    proposals = operator_service(settings).proposals(include_closed=args.all)
+    if args.json:
+        print_json(proposals)
+    else:
+        print("\n".join(render_proposal(p) for p in proposals) or "No pending proposals.")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     def command(name: str, handler: Any, text: str) -> argparse.ArgumentParser:
         parser = sub.add_parser(name, help=text)
         parser.add_argument("--json", action="store_true", help="print one JSON document")
         parser.set_defaults(handler=handler)
         return parser
+
+    command("status", cmd_status, "last run, sentiment backend, pending proposals, trading state and mode")
+    command("proposals", cmd_proposals, "pending trade proposals").add_argument(
+        "--all", action="store_true", help="include answered and expired proposals")
 
     command("pause", _state_command(lambda op: op.pause(SHELL_ACTOR), "paused"), "halt trading: no proposals, no orders")
     command("reduce", _state_command(lambda op: op.reduce(SHELL_ACTOR), "reducing"), "exits only: no new risk")

@@ -72,7 +72,7 @@ class DataSources:
         """After a cycle: keep the feeds' new validators only if its headlines were stored; keep every breaker."""
         if self.sessions is None or self.clock is None:
             return
-        from app.provider_store import save_breakers, save_validators
+        from pipeline.provider_store import save_breakers, save_validators
 
         now = self.clock()
         if self.feeds is not None:
@@ -95,7 +95,7 @@ def build_data_sources(settings: Settings, sessions: Sessions, clock: Clock) -> 
     market: MarketData = EmbeddedMarketData(settings.bars_dir)
     if settings.news_sources == ["embedded"] and settings.market_data == "embedded":
         return DataSources((EmbeddedNews(settings.feeds_dir),), market, live=False)
-    from app.provider_store import load_breakers, load_validators
+    from pipeline.provider_store import load_breakers, load_validators
     from providers.circuit import CircuitBreaker
 
     remembered = load_breakers(sessions)

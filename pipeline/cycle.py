@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Sequence
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from app.artifacts import RunRecord, artifact_path, write_run_artifact
-from app.crosscheck import cross_check_polarity
-from app.news_input import read_news
-from app.signal_state import load_cycle_state
+from pipeline.artifacts import RunRecord, artifact_path, write_run_artifact
+from pipeline.crosscheck import cross_check_polarity
+from pipeline.news_input import read_news
+from pipeline.signal_state import load_cycle_state
 from config import Settings
 from intelligence.assets import CATALOGUE
 from intelligence.cycle import CycleParams, mentions_by_asset, run_cycle
@@ -26,7 +26,7 @@ from storage.models import HeadlineRow, Run, SentimentRow, SignalRow
 from trading.proposal_builder import propose
 
 if TYPE_CHECKING:
-    from app.data_sources import DataSources
+    from pipeline.data_sources import DataSources
 
 
 class CycleError(Exception):

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.redact import redact, register_secrets, webhook_secret
+from redaction import redact, register_secrets, webhook_secret
 from config import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -79,7 +79,7 @@ def settings_secrets(settings: Settings) -> list[str]:
     if password:
         found.append(str(password))
     if "rss" in settings.news_sources:  # the Alpaca keys are among the SecretStr above
-        from app.data_sources import data_secrets
+        from pipeline.data_sources import data_secrets
 
         found += data_secrets(settings)
     return [s for s in dict.fromkeys(found) if s]

@@ -23,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import obj_to_ref
 from sqlalchemy.engine import Engine
 
-from app import jobs
+from serve import jobs
 from config import Settings
 from storage.serve_models import SCHEDULER_JOBS_TABLE
 

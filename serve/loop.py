@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
-from app.lease import TRADER, Lease, current_lease, new_holder_id
+from serve.lease import TRADER, Lease, current_lease, new_holder_id
 
 if TYPE_CHECKING:
-    from app import jobs
+    from serve import jobs
 from config import Settings
 from storage.db import Sessions, open_store
 
@@ -103,7 +103,7 @@ async def _heartbeat(lease: Lease, lost: asyncio.Event, stop: asyncio.Event) -> 
 async def run_active(settings: Settings, sessions: Sessions, lease: Lease, clock: Clock, stop: asyncio.Event,
                      ready: Callable[[str], None]) -> Ended:
     """Everything a lease holder does, until `stop` or the lease is lost; then a clean shutdown."""
-    from app import jobs
+    from serve import jobs
 
     bot_stop, lost = asyncio.Event(), asyncio.Event()
     # Renewing starts first: loading a large sentiment model must not let the lease run out meanwhile.
@@ -146,8 +146,8 @@ async def run_active(settings: Settings, sessions: Sessions, lease: Lease, clock
 
 async def _prepare(settings: Settings, sessions: Sessions, lease: Lease, clock: Clock) -> "jobs.ServeContext":
     """The lease holder's objects: chat runtime, sentiment model, data providers; activated for the jobs."""
-    from app import jobs
-    from app.data_sources import build_data_sources
+    from serve import jobs
+    from pipeline.data_sources import build_data_sources
     from bot.runtime import build_runtime
     from providers.sentiment_models import load_backend
 
@@ -165,7 +165,7 @@ async def _prepare(settings: Settings, sessions: Sessions, lease: Lease, clock: 
 
 
 async def _start_scheduler(context: "jobs.ServeContext") -> object:
-    from app.scheduler import build_scheduler, install_jobs, job_specs
+    from serve.scheduler import build_scheduler, install_jobs, job_specs
 
     scheduler = build_scheduler(context.sessions.kw["bind"])
     scheduler.start(paused=True)  # the stored jobs are reconciled with the settings before any runs
@@ -177,7 +177,7 @@ async def _start_scheduler(context: "jobs.ServeContext") -> object:
 async def _shut_down(context: "jobs.ServeContext", scheduler: object, bot: asyncio.Task[None], bot_stop: asyncio.Event,
                      heartbeat: asyncio.Task[None]) -> list[str]:
     """Stop in the order that loses nothing; returns the jobs that outlived the grace time."""
-    from app import jobs
+    from serve import jobs
 
     context.stopping = True
     scheduler.pause()  # type: ignore[attr-defined]  # no new run starts

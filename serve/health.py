@@ -9,7 +9,7 @@ from typing import Callable, Literal
 
 import httpx
 
-from bot.redact import redact
+from redaction import redact
 from config import Settings
 
 Status = Literal["ok", "warn", "fail"]
@@ -45,7 +45,7 @@ def check_health(settings: Settings, clock: Callable[[], datetime]) -> HealthRep
     checks = [_store(sessions)]
     if checks[0].status == "fail":
         return HealthReport(tuple(checks))
-    from app.operator import OperatorService
+    from service.operator import OperatorService
 
     service = OperatorService(settings, sessions, clock)
     checks += [_serve(sessions, clock()), _last_cycle(service), *_providers(service, settings), _broker(service, settings)]
@@ -71,7 +71,7 @@ def _store(sessions: object) -> Check:
 
 
 def _serve(sessions: object, now: datetime) -> Check:
-    from app.lease import current_lease
+    from serve.lease import current_lease
 
     lease = current_lease(sessions)  # type: ignore[arg-type]
     if lease is None or not lease.active(now):

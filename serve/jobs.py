@@ -1,6 +1,6 @@
 """What `serve`'s scheduler runs. Each job is a module-level coroutine without arguments, so the
 persisted job (APScheduler's SQLAlchemy job store pickles a reference and its arguments) names only
-`app.jobs:<function>`; the process's live objects are in one `ServeContext` set at start.
+`serve.jobs:<function>`; the process's live objects are in one `ServeContext` set at start.
 
 Every job checks the trader lease first: a process that no longer holds it does nothing. The
 blocking work (the cycle, the broker, the evaluation, the store) runs in worker threads, so the
@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
 
 from sqlalchemy import update
 
-from app.notify import Alert
+from trading.alerts import Alert
 from config import Settings
 from storage.db import Sessions
 from storage.models import Run
 
 if TYPE_CHECKING:
-    from app.data_sources import DataSources
-    from app.lease import Lease
+    from pipeline.data_sources import DataSources
+    from serve.lease import Lease
     from bot.runtime import ChatRuntime
     from intelligence.types import Problem
     from providers.sentiment_models import LoadedBackend
@@ -135,7 +135,7 @@ def open_universe(symbols: Sequence[str], now: datetime) -> list[str]:
 
 
 async def _cycle(c: ServeContext) -> None:
-    from app.cycle import CycleError, run_once
+    from pipeline.cycle import CycleError, run_once
 
     now = c.clock()
     symbols = open_universe(c.settings.universe, now)

@@ -11,9 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Sequence
 
-from app.artifacts import calibrator_summary
-from app.cycle import score_headlines
-from app.replay import SIGNAL_COLUMNS, resolve_symbol
+from pipeline.artifacts import calibrator_summary
+from pipeline.cycle import score_headlines
 from config import Settings
 from intelligence.assets import CATALOGUE
 from intelligence.cycle import CycleParams
@@ -27,6 +26,24 @@ from providers.sentiment_models import SentimentLoadError, load_backend
 from storage.db import open_store
 
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+SIGNAL_COLUMNS = (
+    "as_of", "symbol", "direction", "probability", "horizon_hours", "conviction", "narrative_score", "price_score",
+    "divergence", "reason_codes", "headline_count", "sources", "headlines_seen", "divergence_short",
+    "divergence_mid", "divergence_long", "price_short", "price_mid", "price_long", "trigger", "probability_method",
+    "prior_probability", "calibration_outcomes", "evidence",
+)
+
+
+def resolve_symbol(given: str | None, bars: Path, known: Any) -> str:
+    if given:
+        symbol = given.strip().upper()
+        if symbol not in known:
+            raise ValueError(f"unknown symbol {symbol!r}; known: {', '.join(known)}")
+        return symbol
+    stem = bars.stem.upper().replace("-", "_").split("_")[0]
+    if stem in known:
+        return stem
+    raise ValueError(f"cannot tell the symbol from the bar file name {bars.name!r}; pass --symbol (known: {', '.join(known)})")
 
 
 class ReplayError(Exception):

@@ -25,8 +25,8 @@ def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
     import signal
 
-    from app.cli_support import utcnow
-    from bot.redact import redact
+    from cli.support import utcnow
+    from redaction import redact
     from bot.runtime import build_runtime
     from storage.db import open_store
 
@@ -56,7 +56,7 @@ def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
-    from app.cli_support import print_json, utcnow
+    from cli.support import print_json, utcnow
     from bot.outbox import Outbox
     from storage.db import open_store
 

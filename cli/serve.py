@@ -31,10 +31,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import logging
     import os
 
-    from app.cli_support import utcnow
-    from app.logs import configure_logging, protect
-    from app.serve_loop import serve
-    from bot.redact import redact
+    from cli.support import utcnow
+    from serve.logs import configure_logging, protect
+    from serve.loop import serve
+    from redaction import redact
     from storage.db import StoreError
 
     protect(settings)
@@ -70,9 +70,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
-    from app.cli_support import print_json, utcnow
-    from app.health import check_health
-    from app.logs import protect
+    from cli.support import print_json, utcnow
+    from serve.health import check_health
+    from serve.logs import protect
 
     protect(settings)
     report = check_health(settings, utcnow)
@@ -86,7 +86,7 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_env_example(settings: Settings, args: argparse.Namespace) -> int:
-    from app.env_example import render_env_example
+    from cli.env_example import render_env_example
 
     sys.stdout.write(render_env_example())
     return 0

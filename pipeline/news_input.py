@@ -23,7 +23,7 @@ from storage.db import Sessions
 from storage.models import HeadlineRow
 
 if TYPE_CHECKING:
-    from app.data_sources import DataSources
+    from pipeline.data_sources import DataSources
 
 
 @dataclass(frozen=True)

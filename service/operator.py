@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from sqlalchemy import select
 
-from app import chat_ops
-from app.read_cache import ReadCache
+from service import chat_ops
+from service.read_cache import ReadCache
 from config import Settings
 from storage.db import Sessions
 from storage.models import ProposalRow, Run
@@ -298,7 +298,7 @@ class OperatorService:
         (the next cycle tries it once). Empty on the embedded snapshot, which has no providers to fail."""
         from datetime import timedelta
 
-        from app.provider_store import provider_health
+        from pipeline.provider_store import provider_health
 
         cooldown = timedelta(seconds=self._settings.breaker_cooldown_seconds)
         return provider_health(self._sessions, cooldown, self._clock())

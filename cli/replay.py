@@ -1,9 +1,7 @@
 """`replay`: walk-forward over historical headline files and a bar file; writes DIR/signals.csv.
 
-The shell: read the files (providers/replay_news.py, providers/bars.py), score headline sentiment
-through the configured backend and the store's score cache, run the pure walk-forward loop
-(intelligence/walk_forward.py, which calls the live cycle), write the signals and a summary.
-Top-level imports stay light: every command-line call imports this module.
+Parses the arguments; the work (read, score through the store's cache, walk forward, write) is in
+pipeline/replay.py. Top-level imports stay light: every command-line call imports this module.
 """
 from __future__ import annotations
 
@@ -15,13 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from config import Settings
-
-SIGNAL_COLUMNS = (
-    "as_of", "symbol", "direction", "probability", "horizon_hours", "conviction", "narrative_score", "price_score",
-    "divergence", "reason_codes", "headline_count", "sources", "headlines_seen", "divergence_short",
-    "divergence_mid", "divergence_long", "price_short", "price_mid", "price_long", "trigger", "probability_method",
-    "prior_probability", "calibration_outcomes", "evidence",
-)
 
 
 def parse_time(text: str, end: bool = False) -> datetime:
@@ -53,20 +44,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=cmd_replay)
 
 
-def resolve_symbol(given: str | None, bars: Path, known: Any) -> str:
-    if given:
-        symbol = given.strip().upper()
-        if symbol not in known:
-            raise ValueError(f"unknown symbol {symbol!r}; known: {', '.join(known)}")
-        return symbol
-    stem = bars.stem.upper().replace("-", "_").split("_")[0]
-    if stem in known:
-        return stem
-    raise ValueError(f"cannot tell the symbol from the bar file name {bars.name!r}; pass --symbol (known: {', '.join(known)})")
-
-
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
-    from app.replay_run import ReplayError, run_replay
+    from pipeline.replay import ReplayError, run_replay
 
     if args.start and args.end and args.end <= args.start:
         print("replay: --to must be after --from", file=sys.stderr)

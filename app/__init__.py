@@ -1,1 +1,0 @@
-"""The shell: wiring between providers, the pure core, the store and the trading module."""

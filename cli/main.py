@@ -1,0 +1,44 @@
+"""The parser, built from the command modules of this package, and the one way a command is run."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from cli import bot, replay, run, sentiment, serve, trading
+from cli import eval as evaluation
+
+# Each module adds its subcommands with `register(subparsers)`, in the order `--help` lists them.
+COMMAND_MODULES = (run, trading, evaluation, replay, sentiment, bot, serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tracer-bullet", description=(
+        "Tracer Bullet command line: parse, wire, render. The work happens in the service and below."))
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from config import ConfigError, load_settings
+    from intelligence.assets import CATALOGUE
+    from serve.logs import protect
+    from storage.errors import StoreError
+    from trading.factory import live_banner
+
+    try:
+        settings = load_settings(known_symbols=CATALOGUE)
+        protect(settings)  # every secret in the settings is redacted from every log record from here on
+        banner = live_banner(settings)
+        if banner:
+            print(banner, file=sys.stderr)
+        return int(args.handler(settings, args))
+    except (ConfigError, StoreError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
