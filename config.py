@@ -134,7 +134,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "TB_ANTHROPIC_API_KEY")
     )
     anthropic_base_url: str | None = None
-    # --- Claude polarity cross-check (providers/claude.py, app/crosscheck.py); runs only with a key ---
+    # --- Claude polarity cross-check (providers/claude.py, pipeline/crosscheck.py); runs only with a key ---
     # Haiku: a label and a number per headline need no bigger model, and it answers within the cycle.
     anthropic_model: str = Field(default="claude-haiku-4-5", min_length=1)
     # The headlines that move an asset's narrative most are the ones worth a second opinion.
@@ -164,7 +164,7 @@ class Settings(BaseSettings):
     feeds_dir: Path | None = None
     bars_dir: Path | None = None
 
-    # --- live data (providers/http_feeds.py, providers/alpaca_data.py, app/data_sources.py; README "Live data") ---
+    # --- live data (providers/http_feeds.py, providers/alpaca_data.py, pipeline/data_sources.py; README "Live data") ---
     # "embedded" is the shipped snapshot, run as of its newest headline; anything else runs as of now:
     # "rss" reads TB_FEEDS over HTTP, "alpaca" reads Alpaca's news API. Mixing the two would date one run twice.
     news_sources: Annotated[list[Literal["embedded", "rss", "alpaca"]], NoDecode] = Field(
@@ -289,7 +289,7 @@ class Settings(BaseSettings):
     broker_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     reconcile_minutes: float = Field(default=5.0, gt=0)
 
-    # --- serve (app/serve.py, app/jobs.py, app/lease.py; README "Running it for months") ---
+    # --- serve (cli/serve.py, serve/jobs.py, serve/lease.py; README "Running it for months") ---
     # A cycle reads, scores and proposes; fresh hourly bars make a quarter of an hour often enough.
     # Crypto runs around the clock, equities only while NYSE is open. Seconds, so tests can run it fast.
     cycle_seconds: float = Field(default=900.0, ge=1, le=86400)

@@ -1,7 +1,7 @@
 """A warm cycle on a store that has run for weeks: what reading the cycle's state from history costs.
 
 In live mode (as-of = now) every cycle reads what earlier cycles left: the divergence history of
-each symbol (app/signal_state.py divergence_history, up to 240 signals per symbol) and the resolved
+each symbol (pipeline/signal_state.py divergence_history, up to 240 signals per symbol) and the resolved
 calls behind the calibrator (resolved_calls, up to 2,000 signals, resolved from the bars when the
 evaluation has not stored their outcome yet). The snapshot's cycles all share one as-of, so a fresh
 store has none of it; this benchmark seeds the store with --cycles earlier cycles (15 minutes apart,
@@ -144,7 +144,7 @@ def main() -> int:
     result = json.loads(run.stdout.strip().splitlines()[-1])
     print(f"store with {args.cycles} earlier cycles ({result['signals_seeded']} signals, seeded in "
           f"{result['seed_seconds']:.0f} s); load {load_average()}; medians of {args.repeat}")
-    print(f"  cycle state read (app/signal_state.py)               {result['state_shipped_seconds'] * 1000:7.1f} ms "
+    print(f"  cycle state read (pipeline/signal_state.py)               {result['state_shipped_seconds'] * 1000:7.1f} ms "
           f"({result['calls_in_calibrator']} resolved calls)")
     print(f"  warm cycle on this store (5% new headlines)          {result['warm_seconds'] * 1000:7.1f} ms   target < 1 s")
     print(f"  peak memory {result['peak_mb']:.0f} MB")

@@ -7,7 +7,7 @@ MiniLM encoder alone, the full stack with the rules) on
     (tests/data/news_sentences_check.csv; small, see tests/data/SOURCES.md).
 Cost, in a fresh process each time: loading the model (imports included), scoring the 152 headlines
 of the embedded feeds the first time, then again (model loaded), and a cycle's warm path through the
-store's score cache (app/cycle.py score_headlines). Prints figures, asserts nothing.
+store's score cache (pipeline/cycle.py score_headlines). Prints figures, asserts nothing.
 Run: .venv/bin/python bench/embedded_sentiment.py [--repeat N]
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Naive: one transformers `pipeline("text-classification")` call per headline (what a first version
 would write). Ours: the product's FinBERT backend path (intelligence/sentiment/finbert.py: length-
 bucketed batches with dynamic padding under torch.inference_mode, loaded by providers/sentiment_models.py)
-through the store's content-hash cache (app/cycle.py score_headlines, a fresh SQLite store): a first
+through the store's content-hash cache (pipeline/cycle.py score_headlines, a fresh SQLite store): a first
 pass scores, a second pass over the same headlines (the next cycle) reads the cache, and a third
 in which one headline in twenty is a new text (a warm cycle's mix) scores only those.
 

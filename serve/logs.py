@@ -1,6 +1,6 @@
 """Process logging: plain lines or JSON lines, and every configured secret redacted from every record.
 
-bot/redact.py rewrites each log record as it is created (message and traceback), whoever logs it:
+redaction.py rewrites each log record as it is created (message and traceback), whoever logs it:
 our code, httpx, alpaca-py, python-telegram-bot, APScheduler. `settings_secrets` names everything
 in the settings that must never be printed, so the command line registers them all at start.
 """
@@ -58,7 +58,7 @@ def configure_logging(fmt: str, level: str, stream: IO[str] | None = None) -> No
     # Library chatter at INFO (every poll, every scheduler wake-up) would bury our own lines.
     for name in ("alembic", "telegram", "httpx", "httpcore", "urllib3", "aiohttp.access"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
-    # APScheduler's own warnings (a run skipped or missed) are said once, in our words, by app/scheduler.py.
+    # APScheduler's own warnings (a run skipped or missed) are said once, in our words, by serve/scheduler.py.
     logging.getLogger("apscheduler").setLevel(max(logging.ERROR, root.level))
 
 

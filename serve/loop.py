@@ -1,6 +1,6 @@
 """`serve`: one event loop with the chat side and the scheduler, run by whoever holds the trader lease.
 
-A process first takes the lease (app/lease.py). Without it, it stands by and tries again every
+A process first takes the lease (serve/lease.py). Without it, it stands by and tries again every
 third of a lease, or exits (TB_STANDBY). With it, it starts the chat runtime and the scheduler and
 renews the lease in the background; losing it (another process took over after a renewal failed)
 stops the active side at once. SIGINT/SIGTERM stop it cleanly: no new job starts, a running cycle

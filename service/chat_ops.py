@@ -1,6 +1,6 @@
 """Chat operations behind the operator service: who may use what, subscriptions, stored digests, signals.
 
-Plain functions over the store so that `OperatorService` (app/operator.py) stays a thin facade and
+Plain functions over the store so that `OperatorService` (service/operator.py) stays a thin facade and
 every chat adapter (Telegram, Discord, the command line) reads the same data.
 """
 from __future__ import annotations

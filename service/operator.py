@@ -106,7 +106,7 @@ class OperatorService:
         self._reads = ReadCache(settings.chat_read_cache_seconds)
 
     def forget_reads(self) -> None:
-        """Drop cached answers (app/read_cache.py); for writers outside this service, e.g. serve's cycle."""
+        """Drop cached answers (service/read_cache.py); for writers outside this service, e.g. serve's cycle."""
         self._reads.clear()
 
     def expire_stale(self) -> int:
@@ -233,7 +233,7 @@ class OperatorService:
         return self.trading_desk().reconcile()
 
     # --- chat operations (subscriptions, digest now, recent signals, help) ---
-    # The work is in app/chat_ops.py.
+    # The work is in service/chat_ops.py.
 
     @_changes
     def subscribe(self, chat_id: int, actor: str, digest_time: str | None = None, timezone: str | None = None,
@@ -291,7 +291,7 @@ class OperatorService:
             logging.getLogger(__name__).exception("evaluation summary failed")
             return failure_summary(now, f"{exc.__class__.__name__}: {exc}")
 
-    # --- data providers (circuit breakers of the live feeds and Alpaca data; app/provider_store.py) ---
+    # --- data providers (circuit breakers of the live feeds and Alpaca data; pipeline/provider_store.py) ---
 
     def data_providers(self) -> "list[BreakerSnapshot]":
         """Each live provider's breaker as last stored: closed, open (skipped until retry_at) or half-open

@@ -76,7 +76,7 @@ class SentimentRow(Base):
 
 class SignalRow(Base):
     __tablename__ = "signals"
-    # The cycle's history reads (app/signal_state.py): a symbol's latest signals before as-of, and the
+    # The cycle's history reads (pipeline/signal_state.py): a symbol's latest signals before as-of, and the
     # latest calls of all symbols before as-of. Revision 0002 adds them (bench/cycle_history.py: 2.3x).
     __table_args__ = (Index("ix_signals_symbol_as_of", "symbol", "as_of"), Index("ix_signals_as_of", "as_of"))
 

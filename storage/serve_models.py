@@ -21,7 +21,7 @@ scheduler_jobs = Table(
 
 
 class LeaseRow(Base):
-    """A named lease: one `serve` process at a time trades, schedules and sends (app/lease.py).
+    """A named lease: one `serve` process at a time trades, schedules and sends (serve/lease.py).
 
     Taken and renewed by one conditional UPDATE (or the first INSERT), so two processes can never
     both hold it; a holder that stops renewing loses it at `expires_at` and another may take over."""

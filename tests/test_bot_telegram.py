@@ -120,7 +120,7 @@ def test_digest_and_signals_show_the_latest_run() -> None:
             seed_run(stack.sessions, MARKET_TIME, [("BTC", Direction.HOLD, None, 0.2), ("SOL", Direction.BUY, 0.56, 0.8),
                                                     ("ETH", Direction.SELL, 0.53, 0.4)], status="degraded",
                      problems=("feed X: malformed",))
-            stack.runtime.service.forget_reads()  # as serve does after a cycle (app/read_cache.py)
+            stack.runtime.service.forget_reads()  # as serve does after a cycle (service/read_cache.py)
             digest = await _ask(stack, SUBSCRIBER, "/digest")
             signals = await _ask(stack, SUBSCRIBER, "/signals")
         text = digest.text
@@ -153,7 +153,7 @@ def test_group_members_read_a_subscribed_group_but_only_operators_act() -> None:
             # Buttons in the group: the same check as typed commands.
             _, signals = seed_run(stack.sessions, MARKET_TIME, [("SOL", Direction.BUY, 0.56, 0.8)])
             pid = seed_proposal(stack.sessions, signals[0], stack.runtime.service._clock())
-            stack.runtime.service.forget_reads()  # as serve does after a cycle (app/read_cache.py)
+            stack.runtime.service.forget_reads()  # as serve does after a cycle (service/read_cache.py)
             card = await _ask(stack, OPERATOR, "/proposals", GROUP, "group")
             assert card.keyboard[0][0]["callback_data"] == f"approve:{pid}"
             stack.telegram.press(STRANGER, card, f"approve:{pid}", chat_type="group")
