@@ -8,7 +8,8 @@ from typing import Sequence
 from sqlalchemy import select
 
 from eval.report import EvalReport, build_report, distinct
-from eval.resolve import BarSource, Resolution, bar_source, resolve_all
+from eval.resolve import Resolution, bar_source, resolve_all
+from intelligence.types import BarSource
 from eval.signals import load_store_signals, read_signals_csv
 from eval.trades import load_trades
 from storage.db import Sessions

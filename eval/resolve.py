@@ -5,20 +5,17 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Sequence
 
 from intelligence.outcomes import Outcome, resolve_outcome
 from intelligence.types import Direction
-from providers.bars import BarsError, BarSeries, EmbeddedMarketData, read_bars
+from intelligence.types import BarSeries, BarSource
+from providers.bars import BarsError, EmbeddedMarketData, read_bars
 from eval.signals import EvalSignal
 
 # Bars fetched past the horizon: a signal made before a long market closure (a weekend plus a
 # holiday) enters days later, and its horizon only starts then.
 ENTRY_SLACK = timedelta(days=7)
-
-
-class BarSource(Protocol):
-    def bars_between(self, symbol: str, start: datetime, end: datetime) -> BarSeries: ...
 
 
 class SingleFileBars:
@@ -38,6 +35,11 @@ class SingleFileBars:
         last = bisect_right(self._starts, end - self.series.interval)
         return BarSeries(self.series.symbol, self.series.interval, self.series.bars[first:max(first, last)],
                          self.series.problems)
+
+    def bars_until(self, symbol: str, as_of: datetime) -> BarSeries:
+        """Every bar closed by `as_of`, as EmbeddedMarketData.bars_until."""
+        first = self.series.bars[0].start if self.series.bars else as_of
+        return self.bars_between(symbol, first, as_of)
 
 
 def bar_source(path: Path | None, symbols: Sequence[str]) -> BarSource:

@@ -13,7 +13,7 @@ from eval.artifacts import run_directory, write_artifacts
 from eval.pipeline import resolve_store, store_bars, store_report
 from eval.render import verdict
 from eval.report import EvalReport, build_report
-from eval.resolve import BarSource
+from intelligence.types import BarSource
 from eval.trades import TradeSummary
 from storage.db import Sessions
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
+from typing import Protocol
 
 
 def _require_utc(ts: datetime, what: str) -> None:
@@ -62,6 +63,24 @@ class Bar:
 
     def __post_init__(self) -> None:
         _require_utc(self.start, "Bar.start")
+
+
+@dataclass(frozen=True)
+class BarSeries:
+    """One symbol's bars in time order, their interval, and what was wrong with the source."""
+
+    symbol: str
+    interval: timedelta
+    bars: tuple[Bar, ...]
+    problems: tuple["Problem", ...]
+
+
+class BarSource(Protocol):
+    """Bars point in time: what a cycle reads, outcomes are judged on and the simulator fills from."""
+
+    def bars_until(self, symbol: str, as_of: datetime) -> BarSeries: ...
+
+    def bars_between(self, symbol: str, start: datetime, end: datetime) -> BarSeries: ...
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from intelligence.digest import Digest, build_digest
 from intelligence.features import signal_features
 from intelligence.sentiment.base import SentimentBackend
 from intelligence.signal import Signal
-from intelligence.types import Bar, Headline, Polarity, Problem
-from providers.bars import BarsError, EmbeddedMarketData
+from intelligence.types import Bar, BarSource, Headline, Polarity, Problem
+from providers.bars import BarsError
 from storage.db import Sessions
 from storage.models import HeadlineRow, Run, SentimentRow, SignalRow
 from trading.proposal_builder import propose
@@ -78,7 +78,7 @@ def _store_headlines(session: Session, headlines: Sequence[Headline], run_id: in
         session.execute(insert(HeadlineRow), new)
 
 
-def _load_bars(market: EmbeddedMarketData, symbols: Sequence[str], as_of: datetime) -> tuple[dict[str, list[Bar]], timedelta, list[Problem]]:
+def _load_bars(market: BarSource, symbols: Sequence[str], as_of: datetime) -> tuple[dict[str, list[Bar]], timedelta, list[Problem]]:
     bars, problems, intervals = {}, [], set()
     for symbol in symbols:
         try:
@@ -114,7 +114,7 @@ def _write_artifact(settings: Settings, record: RunRecord) -> Problem | None:
 
 
 def run_once(settings: Settings, sessions: Sessions, backend: SentimentBackend, backend_problems: Sequence[Problem],
-             market: EmbeddedMarketData, now: datetime, sources: "DataSources | None" = None) -> CycleReport:
+             market: BarSource, now: datetime, sources: "DataSources | None" = None) -> CycleReport:
     """One cycle; `sources` None reads the feed files of TB_FEEDS_DIR (the snapshot), else the configured providers."""
     with sessions.begin() as session:
         run = Run(started_at=now, status="running", sentiment_backend=backend.name, problems=[])
@@ -138,7 +138,7 @@ def run_once(settings: Settings, sessions: Sessions, backend: SentimentBackend, 
 
 
 def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, problems: list[Problem],
-           market: EmbeddedMarketData, now: datetime, run_id: int, sources: "DataSources | None") -> CycleReport:
+           market: BarSource, now: datetime, run_id: int, sources: "DataSources | None") -> CycleReport:
     news = read_news(settings, sessions, sources, now)
     feeds = news.batch
     problems.extend(feeds.problems)

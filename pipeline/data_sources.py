@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol
 
 from config import ConfigError, Settings
-from providers.bars import BarSeries, EmbeddedMarketData
+from intelligence.types import BarSource
+from providers.bars import EmbeddedMarketData
 from providers.feeds import FeedBatch, read_feed_directory
 from storage.db import Sessions
 
@@ -31,12 +32,6 @@ class NewsSource(Protocol):
     def fetch(self, since: datetime, until: datetime) -> FeedBatch: ...
 
 
-class MarketData(Protocol):
-    def bars_until(self, symbol: str, as_of: datetime) -> BarSeries: ...
-
-    def bars_between(self, symbol: str, start: datetime, end: datetime) -> BarSeries: ...
-
-
 class EmbeddedNews:
     """The feed files of a directory (default: the shipped snapshot); times do not narrow a snapshot."""
 
@@ -52,7 +47,7 @@ class EmbeddedNews:
 @dataclass
 class DataSources:
     news: tuple[NewsSource, ...]
-    market: MarketData
+    market: BarSource
     live: bool  # as of now (live providers) or as of the newest headline (snapshot)
     sessions: Sessions | None = None
     clock: Clock | None = None
@@ -92,7 +87,7 @@ class DataSources:
 
 def build_data_sources(settings: Settings, sessions: Sessions, clock: Clock) -> DataSources:
     """The providers the settings ask for (validated in config.py: keys present, feed URLs http(s))."""
-    market: MarketData = EmbeddedMarketData(settings.bars_dir)
+    market: BarSource = EmbeddedMarketData(settings.bars_dir)
     if settings.news_sources == ["embedded"] and settings.market_data == "embedded":
         return DataSources((EmbeddedNews(settings.feeds_dir),), market, live=False)
     from pipeline.provider_store import load_breakers, load_validators

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from intelligence.calibration import Calibrator, Resolved, fit_calibrator
 from intelligence.cycle import CycleState
 from intelligence.outcomes import resolve_outcomes
-from intelligence.types import Direction
-from providers.bars import BarsError, EmbeddedMarketData
+from intelligence.types import BarSource, Direction
+from providers.bars import BarsError
 from storage.eval_models import OutcomeRow
 from storage.models import SignalRow
 
@@ -26,7 +26,7 @@ from storage.models import SignalRow
 MAX_CALLS = 2000
 
 
-def load_cycle_state(session: Session, market: EmbeddedMarketData, symbols: Sequence[str], as_of: datetime,
+def load_cycle_state(session: Session, market: BarSource, symbols: Sequence[str], as_of: datetime,
                      history_length: int, min_outcomes: int) -> CycleState:
     return CycleState(
         divergence_history=divergence_history(session, symbols, as_of, history_length),
@@ -60,11 +60,11 @@ def divergence_history(session: Session, symbols: Sequence[str], as_of: datetime
     return history
 
 
-def calibrator_at(session: Session, market: EmbeddedMarketData, as_of: datetime, min_outcomes: int) -> Calibrator:
+def calibrator_at(session: Session, market: BarSource, as_of: datetime, min_outcomes: int) -> Calibrator:
     return fit_calibrator(resolved_calls(session, market, as_of), min_outcomes)
 
 
-def resolved_calls(session: Session, market: EmbeddedMarketData, as_of: datetime) -> list[Resolved]:
+def resolved_calls(session: Session, market: BarSource, as_of: datetime) -> list[Resolved]:
     rows = session.execute(
         select(SignalRow.id, SignalRow.symbol, SignalRow.as_of, SignalRow.direction, SignalRow.conviction,
                SignalRow.horizon_hours)
@@ -89,7 +89,7 @@ def _stored_outcomes(session: Session, ids: list[int], as_of: datetime) -> dict[
     return {signal_id: hit for signal_id, hit in found}
 
 
-def _outcomes_from_bars(calls: Sequence[Any], market: EmbeddedMarketData, as_of: datetime) -> dict[int, bool]:
+def _outcomes_from_bars(calls: Sequence[Any], market: BarSource, as_of: datetime) -> dict[int, bool]:
     """Hit or miss of each call whose exit bar closed before as-of, each symbol's bars read and checked once."""
     by_symbol: dict[str, list[Any]] = defaultdict(list)
     for call in calls:

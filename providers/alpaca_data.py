@@ -24,8 +24,8 @@ from pydantic import ValidationError
 from providers.alpaca_http import prepare_client
 
 from intelligence.price import format_time
-from intelligence.types import Bar, Headline, Problem, normalize_text
-from providers.bars import BarsError, BarSeries, _capped, _require_utc, _spacing_problems
+from intelligence.types import Bar, BarSeries, Headline, Problem, normalize_text
+from providers.bars import BarsError, _capped, _require_utc, _spacing_problems
 from providers.circuit import CircuitBreaker, CircuitOpen
 from providers.feeds import FeedBatch
 

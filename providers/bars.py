@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from intelligence.price import describe_duration, format_time, max_normal_step
-from intelligence.types import Bar, Problem
+from intelligence.types import Bar, BarSeries, Problem
 
 TIME_COLUMNS = ("timestamp", "date", "datetime", "time", "open_time")
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -29,14 +29,6 @@ WHERE = "bars"
 
 class BarsError(ValueError):
     """A bar file that cannot be trusted; the message names the file, the line and what is wrong."""
-
-
-@dataclass(frozen=True)
-class BarSeries:
-    symbol: str
-    interval: timedelta
-    bars: tuple[Bar, ...]
-    problems: tuple[Problem, ...]
 
 
 def read_bars(path: Path, symbol: str) -> BarSeries:

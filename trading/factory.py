@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable
 from trading.alerts import LogNotifier, Notifier
 
 if TYPE_CHECKING:  # live_banner runs on every CLI call: the store and the desk load only when built
+    from intelligence.types import BarSource
     from config import Settings
     from storage.db import Sessions
     from trading.broker import Broker
@@ -27,12 +28,12 @@ def live_banner(settings: Settings) -> str | None:
     return LIVE_BANNER if settings.trading_mode == "live" else None
 
 
-def build_broker(settings: Settings, sessions: Sessions, clock: Callable[[], datetime], bars: object | None = None) -> Broker:
+def build_broker(settings: Settings, sessions: Sessions, clock: Callable[[], datetime], bars: BarSource | None = None) -> Broker:
     if settings.trading_mode == "simulated":
         from providers.bars import EmbeddedMarketData
-        from trading.sim_broker import BarSource, SimBroker
+        from trading.sim_broker import SimBroker
 
-        source: BarSource = bars if bars is not None else EmbeddedMarketData(settings.bars_dir)  # type: ignore[assignment]
+        source = bars if bars is not None else EmbeddedMarketData(settings.bars_dir)
         return SimBroker(sessions, source, clock, settings.sim_equity, settings.sim_slippage_bps, settings.sim_fee_bps)
     from trading.alpaca_broker import AlpacaBroker
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intelligence.types import Bar
-from providers.bars import BarsError, BarSeries
+from intelligence.types import Bar, BarSource
+from providers.bars import BarsError
 from storage.db import Sessions
 from storage.trading_models import SimAccountRow, SimOrderRow, SimPositionRow
 from trading.accounting import Book, apply_fill
@@ -36,12 +36,6 @@ from trading.broker import (
 
 ACCOUNT_ID = 1
 SEARCH_AHEAD = timedelta(days=7)  # how far past submission to look for the next bar
-
-
-class BarSource(Protocol):
-    def bars_until(self, symbol: str, as_of: datetime) -> BarSeries: ...
-
-    def bars_between(self, symbol: str, start: datetime, end: datetime) -> BarSeries: ...
 
 
 class SimBroker:
