@@ -81,7 +81,7 @@ def seed_history(sessions, cycles: int, market) -> int:  # type: ignore[no-untyp
 
 
 def worker(cycles: int, repeat: int) -> dict:
-    from cli.support import utcnow
+    from service.composition import utcnow
     from pipeline.cycle import run_once
     from pipeline.data_sources import build_data_sources
     from pipeline.signal_state import load_cycle_state

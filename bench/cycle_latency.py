@@ -70,7 +70,7 @@ def worker(root: Path, work: Path, rounds: int, wal: bool) -> dict:
         from sqlite_wal import enable
 
         enable()
-    from cli.support import utcnow
+    from service.composition import utcnow
     from pipeline.cycle import run_once
     from pipeline.data_sources import build_data_sources
     from bot.render_text import render_digest

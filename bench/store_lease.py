@@ -17,7 +17,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cli.support import utcnow  # noqa: E402
+from service.composition import utcnow  # noqa: E402
 from serve.lease import TRADER, Lease  # noqa: E402
 from storage.db import open_store  # noqa: E402
 

@@ -1,31 +1,24 @@
-"""Commands and button presses from any chat: check the caller's role, call the operator service,
-answer with a document. Channels only parse their input into (command, arguments) and render.
+"""Commands and button presses from any chat: the table's row says who may run it and how it parses;
+its handler calls the operator service; the answer becomes a `Reply` with the message model and buttons.
+Channels only turn their input into (command, words) and render the reply.
 """
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from service.chat_ops import COMMANDS, COMMANDS_BY_NAME, CommandRecord, Role, SubscriptionError
-from service.operator import ActionResult, OperatorService, StateChange
-from bot import documents as docs
-from bot.document import Doc
+from bot import messages as docs
+from bot.message_model import Doc
+from eval.summary import WeeklySummary
+from service.chat_ops import CommandRecord
+from service.commands import COMMANDS_BY_NAME, Call, CommandSpec, Role, UsageError, parse_words
+from service.operator import ActionResult, OperatorService
+from service.commands import Help
+from service.results import NoDigest, Proposals
 
 log = logging.getLogger(__name__)
-
-# Commands that need a service method the trading or eval side provides; offered once it exists.
-_NEEDS = {"approve": "approve", "reject": "reject", "size": "size", "positions": "positions", "pnl": "pnl",
-          "orders": "orders", "reduce": "reduce", "eval": "evaluation_summary"}
 CONFIRM = "confirm"
-# Commands that may take seconds (the broker answers over the network; the evaluation resolves outcomes
-# and draws): adapters run them in a worker thread so the bot keeps polling and delivering meanwhile.
-SLOW = frozenset({"eval", "approve", "size", "positions", "pnl", "orders", "resume"})
-# Commands that change nothing: answered at once, side by side; every other command waits its turn,
-# so two state changes (a /pause and an /approve) never interleave.
-READS_ONLY = frozenset({"start", "help", "status", "digest", "signals", "proposals"})
-_TIME = re.compile(r"^\d{1,2}:\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -61,10 +54,6 @@ class Reply:
     photo_caption: str = ""
 
 
-class UsageError(ValueError):
-    """Garbled arguments; the message shows the right usage."""
-
-
 def proposal_buttons(proposal_id: int) -> tuple[tuple[Button, ...], ...]:
     return (
         (Button("Approve", f"approve:{proposal_id}"), Button("Reject", f"reject:{proposal_id}")),
@@ -72,16 +61,14 @@ def proposal_buttons(proposal_id: int) -> tuple[tuple[Button, ...], ...]:
     )
 
 
-def _proposal_id(args: Sequence[str], usage: str) -> int:
-    if not args or not args[0].lstrip("#").isdigit():
-        raise UsageError(f"Usage: {usage}")
-    return int(args[0].lstrip("#"))
+def allowed(caller: Caller, spec: CommandSpec | None) -> bool:
+    """Strangers may do nothing (not even learn which commands exist); others what their role allows."""
+    return caller.role is not Role.STRANGER and (spec is None or caller.role.may(spec.role))
 
 
 class Actions:
     def __init__(self, service: OperatorService, on_record: Callable[[CommandRecord], None] | None = None) -> None:
         self.service = service
-        self.available = frozenset(c.name for c in COMMANDS if c.name not in _NEEDS or hasattr(service, _NEEDS[c.name]))
         self._record = on_record or service.log_command
 
     def run(self, caller: Caller, name: str, args: Sequence[str], confirm: bool = False) -> Reply:
@@ -93,14 +80,14 @@ class Actions:
     def handle(self, caller: Caller, name: str, args: Sequence[str],
                confirm: bool = False) -> tuple[Reply, CommandRecord]:
         """`run` without writing the log entry: the caller stores it with the reply, in one commit."""
-        spec = COMMANDS_BY_NAME.get(name)
-        if caller.role is Role.STRANGER or (spec is not None and not caller.role.may(spec.role)):
-            reply = self._refuse(caller, name)  # strangers learn nothing, not even which commands exist
-        elif spec is None or name not in self.available:
+        spec = chat_spec(name)
+        if not allowed(caller, spec):
+            reply = self._refuse(caller, name)
+        elif spec is None:
             p = caller.prefix
             reply = Reply(docs.problem_doc(f"Unknown command {p}{name}. {p}help lists what you may use."), "UNKNOWN")
         else:
-            reply = self._execute(caller, name, list(args), confirm)
+            reply = self._execute(caller, spec, list(args), confirm)
         arguments = " ".join(args) + (" (confirmed)" if confirm else "")
         return reply, CommandRecord(caller.channel, caller.user_id, caller.chat_id, name, arguments, caller.role,
                                     reply.outcome != "REFUSED", reply.outcome)
@@ -108,12 +95,13 @@ class Actions:
     @staticmethod
     def reads_only(name: str) -> bool:
         """Whether the command only reads (it may then run beside others, in any order)."""
-        return name in READS_ONLY
+        spec = chat_spec(name)
+        return spec is not None and spec.reads_only
 
     def runs_long(self, caller: Caller, name: str) -> bool:
         """Whether this command, for this caller, may block for a while (a refusal never does)."""
-        spec = COMMANDS_BY_NAME.get(name)
-        return name in SLOW and spec is not None and caller.role is not Role.STRANGER and caller.role.may(spec.role)
+        spec = chat_spec(name)
+        return spec is not None and spec.slow and allowed(caller, spec)
 
     def press(self, caller: Caller, data: str) -> Reply:
         """A button press: the same command, the same checks, as if it had been typed."""
@@ -125,10 +113,10 @@ class Actions:
             parts = parts[:-1]
         if parts == ["cancel"]:
             return Reply(docs.info_doc("Cancelled: nothing was changed."))
-        name, args = parts[0], parts[1:]
-        if name not in ("approve", "reject", "size", "resume") or not all(args):
+        spec = chat_spec(parts[0])
+        if spec is None or not spec.button or not all(parts[1:]):
             return Reply(docs.problem_doc("That button is not valid any more."), "BAD_INPUT")
-        return self.run(caller, name, args, confirm)
+        return self.run(caller, spec.name, parts[1:], confirm)
 
     def _refuse(self, caller: Caller, name: str) -> Reply:
         log.warning("refused %s%s from %s user %s in chat %s (%s)", caller.prefix, name, caller.channel,
@@ -136,120 +124,55 @@ class Actions:
         show_id = name in ("start", "help") and caller.channel == "telegram"  # how a new user learns their id
         return Reply(docs.refusal_doc(caller.user_id, show_id), "REFUSED")
 
-    def _execute(self, caller: Caller, name: str, args: list[str], confirm: bool) -> Reply:
+    def _execute(self, caller: Caller, spec: CommandSpec, words: list[str], confirm: bool) -> Reply:
         try:
-            return getattr(self, f"_cmd_{name}")(caller, args, confirm)
-        except (UsageError, SubscriptionError) as exc:
+            args = parse_words(spec, words, caller.prefix)
+            call = Call(caller.actor, caller.role, "chat", args, caller.chat_id, confirm)
+            return self._reply(spec, call, spec.handler(self.service, call), caller.prefix)
+        except UsageError as exc:
             return Reply(docs.problem_doc(str(exc)), "BAD_INPUT")
         except Exception:  # the chat gets a sentence, the log gets the traceback
-            log.exception("/%s from %s failed", name, caller.actor)
+            log.exception("%s from %s failed", spec.name, caller.actor)
             return Reply(docs.problem_doc("Something went wrong on our side; it is in the log. Nothing was changed "
                                           "unless /status says so."), "ERROR")
 
-    # --- everyone who may use the bot ---
+    def _reply(self, spec: CommandSpec, call: Call, result: Any, prefix: str) -> Reply:
+        """The answer in chat: the message model, and the buttons or picture that go with it."""
+        if isinstance(result, ActionResult):
+            return self._action_reply(spec, call, result)
+        if isinstance(result, Help):
+            return Reply(docs.help_doc(result, prefix))
+        if isinstance(result, NoDigest):
+            return Reply(docs.doc_for(result), "EMPTY")
+        if isinstance(result, WeeklySummary):
+            return Reply(docs.doc_for(result), photo=result.photo, photo_caption=result.photo_caption)
+        if isinstance(result, Proposals):
+            pending = [p for p in result.items if p.status == "proposed"]
+            return Reply(docs.doc_for(result), buttons=proposal_buttons(pending[0].id) if len(pending) == 1 else ())
+        return Reply(docs.doc_for(result))
 
-    def _cmd_start(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        intro = docs.info_doc("Tracer Bullet", f"You are known here as {caller.role.value}.",
-                              "Digests, signals and trade proposals come to this chat. /help lists your commands.")
-        return Reply(intro)
-
-    def _cmd_help(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        return Reply(docs.help_doc(self.service.help(caller.role, self.available), caller.prefix))
-
-    def _cmd_status(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        return Reply(docs.status_doc(self.service.status()))
-
-    def _cmd_digest(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        snapshot = self.service.digest_now()
-        if snapshot is None:
-            return Reply(docs.info_doc("No digest yet: no cycle has finished."), "EMPTY")
-        return Reply(docs.digest_doc(snapshot.digest))
-
-    def _cmd_signals(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        return Reply(docs.signals_doc(self.service.recent_signals()))
-
-    def _cmd_eval(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        summary = self.service.evaluation_summary()
-        return Reply(docs.weekly_doc(summary), photo=summary.photo, photo_caption=summary.photo_caption)
-
-    # --- subscribers ---
-
-    def _cmd_subscribe(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        time = zone = None
-        alerts = True
-        for token in args:
-            if _TIME.match(token):
-                time = token
-            elif token.lower() in ("alerts", "noalerts"):
-                alerts = token.lower() == "alerts"
-            elif zone is None:
-                zone = token
-            else:
-                raise UsageError("Usage: /subscribe [HH:MM] [Area/City] [alerts|noalerts], e.g. /subscribe 07:30 Europe/Berlin")
-        assert caller.chat_id is not None
-        return Reply(docs.subscription_doc(self.service.subscribe(caller.chat_id, caller.actor, time, zone, alerts)))
-
-    def _cmd_unsubscribe(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        assert caller.chat_id is not None
-        return Reply(docs.unsubscribed_doc(self.service.unsubscribe(caller.chat_id, caller.actor)))
-
-    # --- operators ---
-
-    def _cmd_proposals(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        proposals = self.service.proposals()
-        buttons = proposal_buttons(proposals[0].id) if len(proposals) == 1 else ()
-        return Reply(docs.proposals_doc(proposals), buttons=buttons)
-
-    def _cmd_pause(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        return self._state_reply(self.service.pause(caller.actor), "pause")
-
-    def _cmd_resume(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        # After a halt by a guard, resuming asks for a confirmation first.
-        return self._state_reply(self.service.resume(caller.actor, confirm=confirm), "resume")
-
-    def _cmd_reduce(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        return self._state_reply(self.service.reduce(caller.actor), "reduce")
-
-    def _state_reply(self, result: StateChange | ActionResult, name: str) -> Reply:
-        if isinstance(result, StateChange):
-            return Reply(docs.state_change_doc(result))
-        return self._action_reply(result, f"{name}:{CONFIRM}", f"Confirm {name}")
-
-    def _cmd_approve(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        pid = _proposal_id(args, "/approve ID, e.g. /approve 12")
-        result = self.service.approve(pid, caller.actor, confirm=confirm)  # type: ignore[attr-defined]
-        return self._action_reply(result, f"approve:{pid}:{CONFIRM}", f"Confirm approve #{pid}")
-
-    def _cmd_reject(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        pid = _proposal_id(args, "/reject ID, e.g. /reject 12")
-        return self._action_reply(self.service.reject(pid, caller.actor), "", "")  # type: ignore[attr-defined]
-
-    def _cmd_size(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        usage = "/size ID X, where X is a quantity (0.25), a share of equity (5%) or a multiplier (0.5x)"
-        pid = _proposal_id(args, usage)
-        if len(args) != 2:
-            raise UsageError(f"Usage: {usage}")
-        result = self.service.size(pid, args[1], caller.actor, confirm=confirm)  # type: ignore[attr-defined]
-        reply = self._action_reply(result, f"size:{pid}:{args[1]}:{CONFIRM}", f"Confirm size {args[1]} for #{pid}")
-        if result.ok and result.proposal is not None and result.proposal.status == "proposed":
-            return Reply(reply.doc, reply.outcome, proposal_buttons(pid))  # resized: still to approve
-        return reply
-
-    def _action_reply(self, result: ActionResult, confirm_data: str, confirm_label: str) -> Reply:
-        if result.needs_confirmation and confirm_data:
-            buttons = ((Button(confirm_label, confirm_data), Button("Cancel", "cancel")),)
-            return Reply(docs.action_doc(result), "NEEDS_CONFIRMATION", buttons)
+    def _action_reply(self, spec: CommandSpec, call: Call, result: ActionResult) -> Reply:
+        doc = docs.doc_for(result)
+        if result.needs_confirmation and spec.confirmable:
+            values = [str(call.args[a.name]) for a in spec.arguments if call.args.get(a.name) not in (None, False, ())]
+            label = f"Confirm {spec.name}"
+            if len(values) > 1:
+                label += f" {' '.join(values[1:])} for #{values[0]}"
+            elif values:
+                label += f" #{values[0]}"
+            data = ":".join((spec.name, *values, CONFIRM))
+            return Reply(doc, "NEEDS_CONFIRMATION", ((Button(label, data), Button("Cancel", "cancel")),))
+        outcome = result.code if not result.ok else "OK"
+        if spec.name == "size" and result.ok and result.proposal is not None and result.proposal.status == "proposed":
+            return Reply(doc, outcome, proposal_buttons(result.proposal.id))  # resized: still to approve
         settled = result.proposal is not None and result.proposal.status != "proposed"
-        return Reply(docs.action_doc(result), result.code if not result.ok else "OK", settled=settled)
+        return Reply(doc, outcome, settled=settled)
 
-    def _cmd_positions(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        return Reply(docs.positions_doc(self.service.positions()))  # type: ignore[attr-defined]
 
-    def _cmd_pnl(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        return Reply(docs.pnl_doc(self.service.pnl()))  # type: ignore[attr-defined]
-
-    def _cmd_orders(self, caller: Caller, args: list[str], confirm: bool) -> Reply:
-        return Reply(docs.orders_doc(self.service.orders()))  # type: ignore[attr-defined]
+def chat_spec(name: str) -> CommandSpec | None:
+    """The table's row for a chat command; None for a name chat does not offer."""
+    spec = COMMANDS_BY_NAME.get(name)
+    return spec if spec is not None and "chat" in spec.channels else None
 
 
 def describe_buttons(buttons: tuple[tuple[Button, ...], ...]) -> list[list[dict[str, Any]]]:

@@ -19,10 +19,10 @@ import yarl
 from discord import http as discord_http
 from discord.gateway import DiscordWebSocket
 
-from service.chat_ops import Role
+from service.commands import Role
 from bot.actions import Actions, Caller
 from bot.delivery import Permanent, RetryLater, Transient
-from bot.messages import discord_payload, discord_photo_payload
+from bot.envelopes import discord_payload, discord_photo_payload
 from bot.outbox import Envelope, Outbox
 from bot.reply_writer import ReplyWriter
 

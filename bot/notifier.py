@@ -1,23 +1,26 @@
 """Everything the core wants said, through the outbox: alerts, proposals with buttons, strong signals
-and the scheduled digests. `ChatPublisher` implements trading.alerts.Notifier."""
+and the scheduled digests. `ChatAlerts` implements trading.alerts.Notifier for the desk; `ChatPublisher`
+adds what needs the operator service."""
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from service.chat_ops import SubscriptionView
-from trading.alerts import Alert, LogNotifier
-from service.operator import OperatorService, ProposalView
-from bot import documents as docs
+from bot import messages as docs
 from bot.actions import Button, proposal_buttons
-from bot.document import Doc
-from bot.messages import discord_envelope, telegram_envelope, telegram_photo_envelope
+from bot.envelopes import discord_envelope, telegram_envelope, telegram_photo_envelope
+from bot.message_model import Doc
 from bot.outbox import Outbox
 from config import Settings
+from service.chat_ops import SubscriptionView
+from service.operator import OperatorService
+from trading.alerts import Alert, LogNotifier
+from trading.views import ProposalView
 
 if TYPE_CHECKING:  # eval pulls in numpy and matplotlib; only the type is needed here
-    from eval.weekly import WeeklySummary
+    from eval.summary import WeeklySummary
 
 log = logging.getLogger(__name__)
 # Alerts Discord mirrors (the backup channel sees every one of these, not only on failure).
@@ -25,37 +28,44 @@ MIRRORED = frozenset({"proposal", "fill", "halt", "guard_breach", "error", "reco
 _PROPOSAL_KEY = re.compile(r"^proposal[:#](\d+)$")
 
 
-class ChatPublisher:
-    def __init__(self, settings: Settings, outbox: Outbox, wake: Callable[[], None] = lambda: None,
-                 service: OperatorService | None = None) -> None:
-        self.settings = settings
-        self._service = service
+@dataclass(frozen=True)
+class Audience:
+    """Who hears what: the channels configured and the people listed in the settings."""
+
+    telegram: bool
+    discord: bool
+    operators: tuple[int, ...]
+    subscribers: tuple[int, ...]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Audience:
+        return cls(settings.telegram_token is not None, settings.discord_webhook_url is not None,
+                   tuple(settings.telegram_operators), tuple(settings.telegram_subscribers))
+
+
+class ChatAlerts:
+    """The trading desk's notifier (trading.alerts.Notifier): alerts to the operators on Telegram, mirrored
+    to Discord; to the log when no channel is configured. Needs no operator service, so the composition
+    root can hand it to the desk before the service exists."""
+
+    def __init__(self, audience: Audience, outbox: Outbox, wake: Callable[[], None] = lambda: None) -> None:
+        self.audience = audience
         self.outbox = outbox
         self.wake = wake
-        self.telegram = settings.telegram_token is not None
-        self.discord = settings.discord_webhook_url is not None
+        self.telegram = audience.telegram
+        self.discord = audience.discord
         self._fallback = LogNotifier()
-
-    def attach(self, service: OperatorService) -> None:
-        """The operator service, once built (its trading desk takes this publisher as its notifier)."""
-        self._service = service
-
-    @property
-    def service(self) -> OperatorService:
-        if self._service is None:
-            raise RuntimeError("ChatPublisher.attach(service) was not called")
-        return self._service
 
     def _may_receive(self, chat_id: int) -> bool:
         """Groups an operator subscribed, and people still listed; someone removed from the lists
         stops getting messages in their private chat even if it was subscribed."""
-        listed = set(self.settings.telegram_operators) | set(self.settings.telegram_subscribers)
+        listed = set(self.audience.operators) | set(self.audience.subscribers)
         return chat_id < 0 or chat_id in listed
 
     def _to_operators(self, doc: Doc, key: str, kind: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> int:
         queued = 0
         if self.telegram:
-            for user_id in self.settings.telegram_operators:  # a private chat's id is the user's id
+            for user_id in self.audience.operators:  # a private chat's id is the user's id
                 queued += self.outbox.put(telegram_envelope(doc, user_id, key, kind, buttons))
         if self.discord and kind in MIRRORED:
             queued += self.outbox.put(discord_envelope(doc, key, kind))
@@ -70,6 +80,15 @@ class ChatPublisher:
         buttons = proposal_buttons(int(match.group(1))) if alert.kind == "proposal" and match else ()
         if self._to_operators(docs.alert_doc(alert), alert.key, alert.kind, buttons):
             self.wake()
+
+
+class ChatPublisher(ChatAlerts):
+    """Everything the core wants said: ChatAlerts plus proposals with buttons, a cycle's strong signals,
+    the scheduled digests and the weekly summary, which read the operator service."""
+
+    def __init__(self, alerts: ChatAlerts, service: OperatorService) -> None:
+        super().__init__(alerts.audience, alerts.outbox, alerts.wake)
+        self.service = service
 
     def proposal(self, view: ProposalView) -> None:
         """A new proposal to every operator, with [Approve] [Reject] [½×] [2×]."""
@@ -103,7 +122,7 @@ class ChatPublisher:
         snapshot = self.service.digest_now()
         if snapshot is None:
             return 0  # nothing to say yet; the day stays open and the digest goes once a cycle finished
-        doc = docs.digest_doc(snapshot.digest)
+        doc = docs.digest_doc(snapshot)
         queued = 0
         for sub, local_date in due:
             if self._may_receive(sub.chat_id):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.document import Doc, Line
+from bot.message_model import Doc, Line
 from bot.split import DISCORD_DESCRIPTION_LIMIT, Atom, split_atoms, text_atom, utf16_len
 
 TITLE_LIMIT = 256

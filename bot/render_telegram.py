@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import html
 
-from bot.document import Doc, Line, Span
+from bot.message_model import Doc, Line, Span
 from bot.split import TELEGRAM_LIMIT, split_html
 
 PARSE_MODE = "HTML"

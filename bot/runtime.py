@@ -12,15 +12,16 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
 from trading.alerts import Alert
+from service.composition import App, build_app
 from service.operator import OperatorService
-from bot import documents as docs
+from bot import messages as docs
 from bot.delivery import Backoff, DeliveryWorker
 from bot.discord_webhook import DiscordWebhookSender
-from bot.messages import discord_payload
-from bot.notifier import ChatPublisher
+from bot.envelopes import discord_payload
+from bot.notifier import Audience, ChatAlerts, ChatPublisher
 from bot.outbox import Outbox
 from redaction import redact, register_secrets, webhook_secret
-from bot.telegram_app import build_application
+from bot.telegram_app import build_application, register_menus
 from bot.telegram_sender import TelegramSender
 from config import Settings
 from storage.db import Sessions
@@ -38,7 +39,7 @@ def outage_payload(channel: str, reason: str, waiting: int) -> dict[str, Any]:
 @dataclass
 class ChatRuntime:
     settings: Settings
-    service: OperatorService
+    app: App
     outbox: Outbox
     publisher: ChatPublisher
     worker: DeliveryWorker
@@ -46,6 +47,10 @@ class ChatRuntime:
     discord: DiscordWebhookSender | None
     discord_bot: Any = None  # bot.discord_bot.DiscordReader when TB_DISCORD_TOKEN is set
     telegram_ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def service(self) -> OperatorService:
+        return self.app.service
 
     async def _start_telegram(self, stop: asyncio.Event) -> bool:
         """Initialise and start polling, retrying while Telegram is unreachable; False if stopped first."""
@@ -69,6 +74,7 @@ class ChatRuntime:
         if stop.is_set():
             return False
         await app.start()
+        await register_menus(app, self.settings)
         assert app.updater is not None
         # drop_pending_updates=False: commands sent while we were down are handled now.
         await app.updater.start_polling(timeout=self.settings.telegram_poll_seconds, allowed_updates=ALLOWED_UPDATES,
@@ -145,11 +151,8 @@ class ChatRuntime:
 
 
 def build_runtime(settings: Settings, sessions: Sessions, clock: Callable[[], datetime]) -> ChatRuntime:
-    """Everything configured in `settings` (Telegram and/or Discord), not started yet. The operator
-    service's trading desk reports fills, halts and guard breaches through `runtime.publisher`;
-    a caller (serve) uses `runtime.service` and `runtime.publisher` for everything else too."""
-    from trading.factory import build_desk
-
+    """Everything configured in `settings` (Telegram and/or Discord), not started yet: the application from
+    the composition root, its trading desk alerting through the chat channels, and the chat side over it."""
     secrets = []
     if settings.discord_webhook_url is not None:
         url = settings.discord_webhook_url.get_secret_value()
@@ -162,10 +165,10 @@ def build_runtime(settings: Settings, sessions: Sessions, clock: Callable[[], da
     if settings.discord_webhook_url is not None:
         discord = DiscordWebhookSender(settings.discord_webhook_url.get_secret_value(), settings.chat_timeout_seconds)
         worker.add_sender(discord)
-    publisher = ChatPublisher(settings, outbox, worker.wake)
-    service = OperatorService(settings, sessions, clock, desk=build_desk(settings, sessions, clock, notifier=publisher))
-    publisher.attach(service)
-    application = build_application(settings, service, outbox, worker.wake) if settings.telegram_token else None
+    alerts = ChatAlerts(Audience.from_settings(settings), outbox, worker.wake)
+    app = build_app(settings, sessions=sessions, clock=clock, notifier=alerts)
+    publisher = ChatPublisher(alerts, app.service)
+    application = build_application(settings, app.service, outbox, worker.wake) if settings.telegram_token else None
     if application is not None:
         # Sending needs no getMe first: while Telegram is unreachable at start, deliveries fail like any
         # other outage (Discord hears of it, digests go there) instead of waiting unseen.
@@ -177,5 +180,5 @@ def build_runtime(settings: Settings, sessions: Sessions, clock: Callable[[], da
 
         register_secrets([settings.discord_token.get_secret_value()])
         use_api_root(settings.discord_api_url)
-        reader = DiscordReader(Actions(service), outbox, worker.wake)
-    return ChatRuntime(settings, service, outbox, publisher, worker, application, discord, reader)
+        reader = DiscordReader(Actions(app.service), outbox, worker.wake)
+    return ChatRuntime(settings, app, outbox, publisher, worker, application, discord, reader)

@@ -10,17 +10,18 @@ import asyncio
 import logging
 from typing import Callable
 
-from telegram import Chat, Update, User
+from telegram import BotCommand, BotCommandScope, BotCommandScopeChat, BotCommandScopeDefault, Chat, Update, User
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
-from service.chat_ops import CommandRecord, Role
+from service.chat_ops import CommandRecord
+from service.commands import Role, for_channel
 from service.operator import OperatorService
 from bot.actions import Actions, Caller, Reply
 from bot.chat_order import PerChatOrder
-from bot.messages import remove_buttons_envelope, telegram_envelope, telegram_photo_envelope
+from bot.envelopes import remove_buttons_envelope, telegram_envelope, telegram_photo_envelope
 from bot.outbox import Envelope, Outbox
 from bot.reply_writer import ReplyWriter
 from redaction import register_secrets
@@ -122,6 +123,28 @@ class TelegramHandlers:
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("handling a Telegram update failed: %s", context.error, exc_info=context.error)
+
+
+def command_menus(settings: Settings) -> list[tuple[BotCommandScope, list[BotCommand]]]:
+    """Telegram's command menu per audience, from the command table: what readers may use for everyone,
+    and in each listed person's private chat everything their role allows."""
+    def menu(role: Role) -> list[BotCommand]:
+        return [BotCommand(c.name, c.summary[:256]) for c in for_channel("chat", role)]
+
+    menus: list[tuple[BotCommandScope, list[BotCommand]]] = [(BotCommandScopeDefault(), menu(Role.READER))]
+    menus += [(BotCommandScopeChat(user), menu(Role.SUBSCRIBER)) for user in settings.telegram_subscribers
+              if user not in settings.telegram_operators]
+    menus += [(BotCommandScopeChat(user), menu(Role.OPERATOR)) for user in settings.telegram_operators]
+    return menus
+
+
+async def register_menus(application: Application, settings: Settings) -> None:
+    """setMyCommands for every audience; a refusal is logged, the bot works without a menu."""
+    for scope, commands in command_menus(settings):
+        try:
+            await application.bot.set_my_commands(commands, scope=scope)
+        except TelegramError as exc:
+            log.warning("could not set the Telegram command menu (%s): %s", scope.type, exc)
 
 
 def build_application(settings: Settings, service: OperatorService, outbox: Outbox,

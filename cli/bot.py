@@ -25,7 +25,7 @@ def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
     import signal
 
-    from cli.support import utcnow
+    from service.composition import utcnow
     from redaction import redact
     from bot.runtime import build_runtime
     from storage.db import open_store
@@ -56,7 +56,8 @@ def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
-    from cli.support import print_json, utcnow
+    from cli.support import print_json
+    from service.composition import utcnow
     from bot.outbox import Outbox
     from storage.db import open_store
 

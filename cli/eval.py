@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from cli.support import utcnow
+    from service.composition import utcnow
     from eval.artifacts import run_directory, write_artifacts
     from eval.pipeline import evaluate_csv, evaluate_store, store_bars
     from eval.render import metrics_table, verdict

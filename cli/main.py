@@ -6,11 +6,11 @@ import logging
 import sys
 from typing import Sequence
 
-from cli import bot, replay, run, sentiment, serve, trading
+from cli import audit, bot, operator, replay, run, sentiment, serve
 from cli import eval as evaluation
 
 # Each module adds its subcommands with `register(subparsers)`, in the order `--help` lists them.
-COMMAND_MODULES = (run, trading, evaluation, replay, sentiment, bot, serve)
+COMMAND_MODULES = (run, operator, audit, evaluation, replay, sentiment, bot, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

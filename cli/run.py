@@ -22,16 +22,17 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not args.once:
         print("run needs --once (one cycle); the long-running assistant is `serve`.", file=sys.stderr)
         return 2
-    from bot.render_text import render_digest
-    from cli.support import operator_service, utcnow
+    from bot.message_model import plain
+    from bot.messages import digest_doc
     from pipeline.cycle import CycleError, run_once
     from pipeline.data_sources import build_data_sources, data_secrets
     from providers.sentiment_models import SentimentLoadError, load_backend
     from redaction import register_secrets
-    from storage.db import open_store
+    from service.composition import build_app, utcnow
 
     register_secrets(data_secrets(settings))  # before any provider logs a URL
-    sessions = open_store(settings.database_url)
+    app = build_app(settings)
+    sessions = app.sessions
     try:
         loaded = load_backend(settings.sentiment_backend, settings.finbert_model, quantize=settings.finbert_quantize)
     except SentimentLoadError as exc:
@@ -47,10 +48,13 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     finally:
         sources.close()
-    print(render_digest(report.digest))
+    print(plain(digest_doc(app.service.cycle_digest(report))))
     if settings.auto_approve_probability is not None:
         # The explicit auto-approve rule acts on the proposal this cycle made, through every guard.
-        approved = operator_service(settings).trading_tick().auto_approved
+        try:
+            approved = app.service.trading_tick().auto_approved
+        finally:
+            app.close()
         if approved:
             print(f"Auto-approved proposal(s) {', '.join(f'#{i}' for i in approved)} (TB_AUTO_APPROVE_PROBABILITY).")
     return 0

@@ -31,7 +31,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import logging
     import os
 
-    from cli.support import utcnow
+    from service.composition import utcnow
     from serve.logs import configure_logging, protect
     from serve.loop import serve
     from redaction import redact
@@ -70,7 +70,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
-    from cli.support import print_json, utcnow
+    from cli.support import print_json
+    from service.composition import utcnow
     from serve.health import check_health
     from serve.logs import protect
 

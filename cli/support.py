@@ -1,23 +1,14 @@
-"""What every command-line handler shares: the clock, the shell operator, JSON output."""
+"""What every command-line handler shares: the shell operator's name and JSON output."""
 from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # every CLI call imports this module: the operator service and the store load on first use
-    from trading.alerts import Notifier
-    from service.operator import OperatorService
-    from config import Settings
+from typing import Any
 
 # The shell user counts as an operator (DESIGN.md); audit records name them this way.
 SHELL_ACTOR = "shell"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def jsonable(value: Any) -> Any:
@@ -36,18 +27,3 @@ def jsonable(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     print(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
-
-
-def operator_service(settings: Settings, notifier: Notifier | None = None) -> OperatorService:
-    """The one wiring for shell and chat. Trading (trading.factory: simulated broker without Alpaca
-    keys, Alpaca otherwise) is built on first use, alerting through `notifier` (default: the log)."""
-    from service.operator import OperatorService
-    from storage.db import open_store
-
-    sessions = open_store(settings.database_url)
-    desk = None
-    if notifier is not None:
-        from trading.factory import build_desk
-
-        desk = build_desk(settings, sessions, utcnow, notifier)
-    return OperatorService(settings, sessions, utcnow, desk)

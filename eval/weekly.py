@@ -3,49 +3,20 @@ reliability picture. Chat adapters render it (Telegram HTML, Discord); every num
 the evaluation run it names, whose artifacts are written first."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
-from config import Settings
 from eval.artifacts import run_directory, write_artifacts
-from eval.pipeline import resolve_store, store_bars, store_report
+from eval.pipeline import resolve_store, store_report
 from eval.render import verdict
 from eval.report import EvalReport, build_report
 from intelligence.types import BarSource
+from eval.summary import SummarySection, WeeklySummary
 from eval.trades import TradeSummary
 from storage.db import Sessions
 
 WEEK = timedelta(days=7)
 BASELINE_LABELS = {"climatology": "the base rate", "price_only": "price alone", "sentiment_only": "news alone"}
-
-
-@dataclass(frozen=True)
-class SummarySection:
-    title: str
-    lines: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class WeeklySummary:
-    key: str  # one summary per ISO week: a re-run job must not post twice (the outbox dedupes on it)
-    title: str
-    sections: tuple[SummarySection, ...]
-    photo: bytes | None  # reliability.png of the overall evaluation; None when the evaluation failed
-    photo_caption: str
-    artifacts: Path | None  # the eval_runs/<time>/ directory behind every number
-
-    def __str__(self) -> str:  # chat code that formats the summary as a string gets the message, not the bytes
-        return self.text
-
-    @property
-    def text(self) -> str:
-        """The whole message as plain text, title first, a blank line before each section."""
-        out = [self.title]
-        for section in self.sections:
-            out += ["", section.title, *section.lines]
-        return "\n".join(out)
 
 
 def week_key(now: datetime) -> str:
@@ -130,14 +101,6 @@ def build_weekly_summary(sessions: Sessions, bars: BarSource, now: datetime, run
     week = build_report(resolutions, "the store's signals, past week", now, resolved_after=now - WEEK)
     directory = write_artifacts(overall, run_directory(runs_dir, now))
     return compose(week, overall, now, directory, (directory / "reliability.png").read_bytes())
-
-
-def summary_producer(settings: Settings, sessions: Sessions) -> Callable[[datetime], WeeklySummary]:
-    """What `serve` schedules and `/eval` calls: a fresh read of the bar files each time (they grow)."""
-    def produce(now: datetime) -> WeeklySummary:
-        return build_weekly_summary(sessions, store_bars(settings.bars_dir), now, settings.eval_runs_dir)
-
-    return produce
 
 
 def failure_summary(now: datetime, reason: str) -> WeeklySummary:

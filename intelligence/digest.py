@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Protocol, Sequence, TypeVar
 
 from intelligence.assets import CATALOGUE
 from intelligence.evidence import evidence_line
@@ -30,7 +30,6 @@ class Digest:
     headline_count: int
     items: tuple[DigestItem, ...]
     problems: tuple[str, ...]
-    proposal: str | None = None  # one line about the trade proposal this cycle made, if any
     as_of_basis: str = ""  # how as-of was chosen: "now" live, the newest headline for a snapshot
 
     @property
@@ -38,7 +37,21 @@ class Digest:
         return bool(self.problems)
 
 
-def rank_signals(signals: Sequence[Signal]) -> list[Signal]:
+class Rankable(Protocol):
+    @property
+    def actionable(self) -> bool: ...
+
+    @property
+    def conviction(self) -> float: ...
+
+    @property
+    def symbol(self) -> str: ...
+
+
+R = TypeVar("R", bound=Rankable)
+
+
+def rank_signals(signals: Sequence[R]) -> list[R]:
     """Signals to act on first, strongest first; then the rest by how close they came."""
     return sorted(signals, key=lambda s: (not s.actionable, -s.conviction, s.symbol))
 
@@ -49,7 +62,6 @@ def build_digest(
     sentiment_backend: str,
     headline_count: int,
     problems: Sequence[str] = (),
-    proposal: str | None = None,
 ) -> Digest:
     items = tuple(
         DigestItem(
@@ -64,4 +76,4 @@ def build_digest(
         )
         for i, s in enumerate(rank_signals(signals), start=1)
     )
-    return Digest(as_of, sentiment_backend, headline_count, items, tuple(problems), proposal)
+    return Digest(as_of, sentiment_backend, headline_count, items, tuple(problems))

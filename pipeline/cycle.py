@@ -23,7 +23,7 @@ from intelligence.types import Bar, BarSource, Headline, Polarity, Problem
 from providers.bars import BarsError
 from storage.db import Sessions
 from storage.models import HeadlineRow, Run, SentimentRow, SignalRow
-from trading.proposal_builder import propose
+from trading.proposal_builder import OutcomeCode, ProposalOutcome, propose
 
 if TYPE_CHECKING:
     from pipeline.data_sources import DataSources
@@ -38,7 +38,12 @@ class CycleReport:
     run_id: int
     digest: Digest
     signals: tuple[Signal, ...]
-    proposal_id: int | None  # None when no proposal was made this cycle
+    proposal: ProposalOutcome  # what the cycle did about proposing a trade
+
+    @property
+    def proposal_id(self) -> int | None:
+        """The proposal this cycle made; None when it made none."""
+        return self.proposal.id if self.proposal.code is OutcomeCode.PROPOSED else None
 
 
 def model_key(backend: SentimentBackend) -> str:
@@ -186,5 +191,5 @@ def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, pr
         run.as_of, run.finished_at, run.headline_count = as_of, now, len(feeds.headlines)
         run.status = "degraded" if problems else "ok"
         run.problems = [str(p) for p in problems]
-    digest = replace(digest, proposal=proposal.summary, as_of_basis=news.as_of_basis)
-    return CycleReport(run_id, digest, outcome.signals, proposal.id)
+    digest = replace(digest, as_of_basis=news.as_of_basis)
+    return CycleReport(run_id, digest, outcome.signals, proposal)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Literal
+from typing import TYPE_CHECKING, Callable, Literal
 
 import httpx
 
 from redaction import redact
 from config import Settings
+
+if TYPE_CHECKING:
+    from service.composition import App
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -45,10 +48,10 @@ def check_health(settings: Settings, clock: Callable[[], datetime]) -> HealthRep
     checks = [_store(sessions)]
     if checks[0].status == "fail":
         return HealthReport(tuple(checks))
-    from service.operator import OperatorService
+    from service.composition import build_app
 
-    service = OperatorService(settings, sessions, clock)
-    checks += [_serve(sessions, clock()), _last_cycle(service), *_providers(service, settings), _broker(service, settings)]
+    app = build_app(settings, sessions=sessions, clock=clock)
+    checks += [_serve(sessions, clock()), _last_cycle(app.service), *_providers(app.service, settings), _broker(app, settings)]
     checks += [*_channels(settings), _outbox(sessions, clock)]
     return HealthReport(tuple(checks))
 
@@ -112,13 +115,13 @@ def _providers(service: object, settings: Settings) -> list[Check]:
     return found
 
 
-def _broker(service: object, settings: Settings) -> Check:
+def _broker(app: App, settings: Settings) -> Check:
     from trading.broker import BrokerError
 
     if settings.trading_mode == "simulated":
         return Check("broker", "ok", "simulated (no Alpaca keys)")
     try:
-        account = service.trading_desk().broker.account()  # type: ignore[attr-defined]
+        account = app.desk().broker.account()
     except BrokerError as exc:
         return Check("broker", "fail", redact(f"Alpaca ({settings.trading_mode}): {exc}"))
     return Check("broker", "ok", f"Alpaca {settings.trading_mode}, equity {account.equity:,.2f}")

@@ -218,8 +218,8 @@ def send_weekly(runtime: "ChatRuntime", summary: Any) -> int:
     """To the subscribers on Telegram (the publisher), and to Discord with its picture: the weekly numbers
     are for the operators' record like the alerts Discord mirrors. Keys are those of the Telegram
     messages' backups, so a Telegram failure does not post them to Discord a second time."""
-    from bot import documents as docs
-    from bot.messages import WEBHOOK, discord_envelope, discord_photo_payload
+    from bot import messages as docs
+    from bot.envelopes import WEBHOOK, discord_envelope, discord_photo_payload
     from bot.outbox import Envelope
 
     queued = runtime.publisher.weekly_summary(summary)

@@ -193,9 +193,6 @@ async def _shut_down(context: "jobs.ServeContext", scheduler: object, bot: async
     await heartbeat
     await bot
     await asyncio.to_thread(context.sources.close)
-    broker = getattr(context.runtime.service.trading_desk(), "broker", None)
-    close = getattr(broker, "close", None)
-    if callable(close):
-        await asyncio.to_thread(close)
+    await asyncio.to_thread(context.runtime.app.close)
     jobs.deactivate()
     return leftover

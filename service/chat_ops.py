@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -18,65 +17,13 @@ from intelligence.types import Direction
 from storage.chat_models import ChatCommandLog, ChatSubscription
 from storage.db import Sessions
 from storage.models import ProposalRow, Run, SignalRow
+from service.commands import Role, UsageError
 from trading import audit
-from trading.proposal_builder import describe
+from trading.proposal_builder import ProposalOutcome
+from trading.views import ProposalView, proposal_view
 
 
-class Role(str, Enum):
-    """What a caller may do, least to most: strangers nothing, readers look, subscribers also subscribe."""
-
-    STRANGER = "stranger"
-    READER = "reader"  # a member of a chat that is subscribed (e.g. a group an operator subscribed)
-    SUBSCRIBER = "subscriber"  # listed in TB_TELEGRAM_SUBSCRIBERS
-    OPERATOR = "operator"  # listed in TB_TELEGRAM_OPERATORS
-
-    @property
-    def rank(self) -> int:
-        return list(Role).index(self)
-
-    def may(self, needed: Role) -> bool:
-        return self.rank >= needed.rank
-
-
-@dataclass(frozen=True)
-class CommandHelp:
-    name: str
-    arguments: str
-    summary: str
-    role: Role  # the least role that may use it
-    changes_state: bool = False
-
-
-_R = Role
-COMMANDS: tuple[CommandHelp, ...] = (
-    CommandHelp("start", "", "introduce the bot and show your user id", _R.STRANGER),
-    CommandHelp("help", "", "the commands you may use", _R.STRANGER),
-    CommandHelp("status", "", "trading state, mode, last run, pending proposals", _R.READER),
-    CommandHelp("digest", "", "the latest digest now", _R.READER),
-    CommandHelp("signals", "", "recent BUY/SELL signals", _R.READER),
-    CommandHelp("eval", "", "the latest evaluation summary", _R.READER),
-    CommandHelp("subscribe", "[HH:MM] [Area/City] [alerts|noalerts]", "daily digest for this chat, plus immediate alerts for strong signals", _R.SUBSCRIBER, True),
-    CommandHelp("unsubscribe", "", "stop the digest and the immediate alerts for this chat", _R.SUBSCRIBER, True),
-    CommandHelp("proposals", "", "trade proposals waiting for an answer", _R.OPERATOR),
-    CommandHelp("approve", "ID", "approve a proposal", _R.OPERATOR, True),
-    CommandHelp("reject", "ID", "reject a proposal", _R.OPERATOR, True),
-    CommandHelp("size", "ID X", "resize a proposal: X = quantity (0.25), % of equity (5%) or multiplier (0.5x)", _R.OPERATOR, True),
-    CommandHelp("positions", "", "open positions", _R.OPERATOR),
-    CommandHelp("pnl", "", "profit and loss", _R.OPERATOR),
-    CommandHelp("orders", "", "recent orders", _R.OPERATOR),
-    CommandHelp("pause", "", "halt trading: no proposals, no orders", _R.OPERATOR, True),
-    CommandHelp("reduce", "", "exits only: no new positions", _R.OPERATOR, True),
-    CommandHelp("resume", "", "resume trading", _R.OPERATOR, True),
-)
-COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}
-
-
-def commands_for(role: Role, available: frozenset[str] | None = None) -> list[CommandHelp]:
-    """The commands `role` may use (of those the running build offers, when given)."""
-    return [c for c in COMMANDS if role.may(c.role) and (available is None or c.name in available)]
-
-
-class SubscriptionError(ValueError):
+class SubscriptionError(UsageError):
     """A /subscribe argument is wrong; the message says what is allowed."""
 
 
@@ -219,22 +166,14 @@ def run_signals(sessions: Sessions, run_id: int) -> list[SignalView]:
 class DigestSnapshot:
     run_id: int
     digest: Digest
+    proposal: ProposalView | None  # the run's trade proposal, as it stands now
+    outcome: ProposalOutcome | None = None  # why the run proposed or did not (known to the run itself)
 
 
-def _proposal_line(row: ProposalRow | None) -> str | None:
-    if row is None:
-        return None
-    if row.status == "proposed":
-        return describe(row)
-    return f"Proposal #{row.id} ({row.side.upper()} {row.quantity:.6g} {row.symbol}) is now {row.status}."
-
-
-def latest_digest(sessions: Sessions) -> DigestSnapshot | None:
-    """The digest of the newest finished run, rebuilt from what the run stored."""
+def run_digest(sessions: Sessions, run_id: int) -> DigestSnapshot | None:
+    """A finished run's digest, rebuilt from what it stored."""
     with sessions() as session:
-        run = session.scalars(
-            select(Run).where(Run.status.in_(("ok", "degraded"))).order_by(Run.id.desc()).limit(1)
-        ).first()
+        run = session.get(Run, run_id)
         if run is None or run.as_of is None:
             return None
         signals = [_signal_view(r) for r in session.scalars(select(SignalRow).where(SignalRow.run_id == run.id))]
@@ -244,11 +183,18 @@ def latest_digest(sessions: Sessions) -> DigestSnapshot | None:
         items = tuple(
             DigestItem(rank, s.symbol, CATALOGUE[s.symbol].name if s.symbol in CATALOGUE else s.symbol,
                        s.direction, s.probability, s.conviction, s.reason_codes, s.evidence)
-            for rank, s in enumerate(rank_signals(signals), start=1)  # type: ignore[arg-type]
+            for rank, s in enumerate(rank_signals(signals), start=1)
         )
-        digest = Digest(run.as_of, run.sentiment_backend, run.headline_count, items, tuple(run.problems),
-                        _proposal_line(proposal))
-        return DigestSnapshot(run.id, digest)
+        digest = Digest(run.as_of, run.sentiment_backend, run.headline_count, items, tuple(run.problems))
+        return DigestSnapshot(run.id, digest, proposal_view(proposal) if proposal is not None else None)
+
+
+def latest_digest(sessions: Sessions) -> DigestSnapshot | None:
+    """The digest of the newest finished run."""
+    with sessions() as session:
+        run_id = session.scalar(
+            select(Run.id).where(Run.status.in_(("ok", "degraded")), Run.as_of.is_not(None)).order_by(Run.id.desc()).limit(1))
+    return run_digest(sessions, run_id) if run_id is not None else None
 
 
 @dataclass(frozen=True)

@@ -4,27 +4,50 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from sqlalchemy import select
 
+from config import Settings
 from service import chat_ops
 from service.read_cache import ReadCache
-from config import Settings
 from storage.db import Sessions
 from storage.models import ProposalRow, Run
 from trading.proposals import ProposalStatus, is_expired, transition
 from trading.monitor import halted_by_guard
 from trading.state import TradingState, read_state, write_state
-from trading.views import OrderView, PnlView, PositionView, ReconcileView  # noqa: F401  (re-exported for channels)
+from trading.views import OrderView, PnlView, PositionView, ProposalView, ReconcileView, proposal_view
 
 if TYPE_CHECKING:
-    from eval.weekly import WeeklySummary
+    from eval.summary import WeeklySummary
+    from pipeline.cycle import CycleReport
     from providers.circuit import BreakerSnapshot
     from trading.desk import DeskResult, TickReport, TradingDesk
 
 Clock = Callable[[], datetime]
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """The settings the operator service reads, and nothing else."""
+
+    trading_mode: str
+    sentiment_backend: str
+    read_cache_seconds: float
+    digest_time: str
+    digest_timezone: str
+    alert_conviction: float
+    breaker_cooldown_seconds: float
+    bars_dir: Path | None
+    eval_runs_dir: Path
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServiceConfig:
+        return cls(settings.trading_mode, settings.sentiment_backend, settings.chat_read_cache_seconds,
+                   settings.digest_time, settings.digest_timezone, settings.alert_conviction,
+                   settings.breaker_cooldown_seconds, settings.bars_dir, settings.eval_runs_dir)
 
 
 def _changes(method: F) -> F:
@@ -36,19 +59,6 @@ def _changes(method: F) -> F:
         finally:
             self.forget_reads()
     return wrapper  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class ProposalView:
-    id: int
-    symbol: str
-    side: str
-    quantity: float
-    notional: float
-    probability: float
-    status: str
-    created_at: datetime
-    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -90,20 +100,16 @@ class StateChange:
         return self.before is not self.after
 
 
-def _view(row: ProposalRow) -> ProposalView:
-    return ProposalView(
-        row.id, row.symbol, row.side, row.quantity, row.notional, row.probability,
-        row.status, row.created_at, row.expires_at,
-    )
-
-
 class OperatorService:
-    def __init__(self, settings: Settings, sessions: Sessions, clock: Clock, desk: "TradingDesk | None" = None) -> None:
-        self._settings = settings
+    """Built by the composition root (service/composition.py); `desk` gives the trading desk, which the
+    root builds on first use (a status or a digest never needs the broker)."""
+
+    def __init__(self, config: ServiceConfig, sessions: Sessions, clock: Clock, desk: Callable[[], "TradingDesk"]) -> None:
+        self._config = config
         self._sessions = sessions
         self._clock = clock
-        self._desk = desk  # built on first use by trading.factory when not given
-        self._reads = ReadCache(settings.chat_read_cache_seconds)
+        self._desk = desk
+        self._reads = ReadCache(config.read_cache_seconds)
 
     def forget_reads(self) -> None:
         """Drop cached answers (service/read_cache.py); for writers outside this service, e.g. serve's cycle."""
@@ -130,7 +136,7 @@ class OperatorService:
         if not include_closed:
             query = query.where(ProposalRow.status == ProposalStatus.PROPOSED.value)
         with self._sessions() as session:
-            return [_view(row) for row in session.scalars(query)]
+            return [proposal_view(row) for row in session.scalars(query)]
 
     def status(self) -> StatusReport:
         return self._reads.get("status", self._status)
@@ -141,10 +147,10 @@ class OperatorService:
             state = read_state(session).state
             guard_halt = halted_by_guard(session)
             last = session.scalars(select(Run).order_by(Run.id.desc()).limit(1)).first()
-        backend = last.sentiment_backend if last else f"{self._settings.sentiment_backend} (no run yet)"
+        backend = last.sentiment_backend if last else f"{self._config.sentiment_backend} (no run yet)"
         return StatusReport(
             trading_state=state,
-            mode=self._settings.trading_mode,
+            mode=self._config.trading_mode,
             sentiment_backend=backend,
             last_run=last.started_at if last else None,
             last_run_status=last.status if last else None,
@@ -174,18 +180,14 @@ class OperatorService:
     # The work is in trading/desk.py; these turn its results into ActionResult with the proposal attached.
 
     def trading_desk(self) -> "TradingDesk":
-        if self._desk is None:
-            from trading.factory import build_desk
-
-            self._desk = build_desk(self._settings, self._sessions, self._clock)
-        return self._desk
+        return self._desk()
 
     def _action(self, result: "DeskResult") -> ActionResult:
         proposal = None
         if result.proposal_id is not None:
             with self._sessions() as session:
                 row = session.get(ProposalRow, result.proposal_id)
-                proposal = _view(row) if row is not None else None
+                proposal = proposal_view(row) if row is not None else None
         return ActionResult(result.ok, result.code, result.message, proposal, result.needs_confirmation)
 
     @_changes
@@ -241,8 +243,8 @@ class OperatorService:
         """Daily digest for `chat_id` at `digest_time` in `timezone` (defaults from settings); raises
         chat_ops.SubscriptionError with a plain reason on a bad time or zone."""
         return chat_ops.subscribe(self._sessions, chat_id, actor, self._clock(),
-                                  digest_time or self._settings.digest_time,
-                                  timezone or self._settings.digest_timezone, immediate_alerts)
+                                  digest_time or self._config.digest_time,
+                                  timezone or self._config.digest_timezone, immediate_alerts)
 
     @_changes
     def unsubscribe(self, chat_id: int, actor: str) -> bool:
@@ -263,16 +265,19 @@ class OperatorService:
     def digest_now(self) -> chat_ops.DigestSnapshot | None:
         return self._reads.get("digest", lambda: chat_ops.latest_digest(self._sessions))
 
+    def cycle_digest(self, report: "CycleReport") -> chat_ops.DigestSnapshot:
+        """The digest of a cycle just run, with its proposal as it stands and why it proposed or did not."""
+        snapshot = chat_ops.run_digest(self._sessions, report.run_id)
+        proposal = snapshot.proposal if snapshot is not None else None
+        return chat_ops.DigestSnapshot(report.run_id, report.digest, proposal, report.proposal)
+
     def recent_signals(self, limit: int = 10) -> list[chat_ops.SignalView]:
         return list(self._reads.get(("signals", limit), lambda: tuple(chat_ops.recent_signals(self._sessions, limit))))
 
     def strong_signals(self, run_id: int) -> list[chat_ops.SignalView]:
         """The run's BUY/SELL signals convinced enough (TB_ALERT_CONVICTION) for an immediate alert."""
-        threshold = self._settings.alert_conviction
+        threshold = self._config.alert_conviction
         return [s for s in chat_ops.run_signals(self._sessions, run_id) if s.actionable and s.conviction >= threshold]
-
-    def help(self, role: chat_ops.Role, available: frozenset[str] | None = None) -> list[chat_ops.CommandHelp]:
-        return chat_ops.commands_for(role, available)
 
     def log_command(self, record: chat_ops.CommandRecord) -> None:
         chat_ops.log_command(self._sessions, self._clock(), record)
@@ -280,11 +285,12 @@ class OperatorService:
     def evaluation_summary(self) -> "WeeklySummary":
         """The evaluation summary now (eval/weekly.py: resolves outcomes, writes the run's artifacts; slow,
         blocking). A failed evaluation comes back as a summary that says so, not as an exception."""
-        from eval.weekly import failure_summary, summary_producer
+        from eval.pipeline import store_bars
+        from eval.weekly import build_weekly_summary, failure_summary
 
         now = self._clock()
         try:
-            return summary_producer(self._settings, self._sessions)(now)
+            return build_weekly_summary(self._sessions, store_bars(self._config.bars_dir), now, self._config.eval_runs_dir)
         except Exception as exc:  # the chat gets the reason in a sentence; the log keeps the traceback
             import logging
 
@@ -300,5 +306,5 @@ class OperatorService:
 
         from pipeline.provider_store import provider_health
 
-        cooldown = timedelta(seconds=self._settings.breaker_cooldown_seconds)
+        cooldown = timedelta(seconds=self._config.breaker_cooldown_seconds)
         return provider_health(self._sessions, cooldown, self._clock())

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, AsyncIterator, Callable
 
-from cli.support import utcnow
+from service.composition import utcnow
 from bot.runtime import ChatRuntime, build_runtime
 from config import Settings, load_settings
 from intelligence.types import Direction

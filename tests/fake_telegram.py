@@ -82,6 +82,7 @@ class FakeTelegram:
     answers: list[dict[str, Any]] = field(default_factory=list)
     calls: list[tuple[str, float]] = field(default_factory=list)  # (method, monotonic time), faults included
     blocked: set[int] = field(default_factory=set)
+    menus: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # setMyCommands by scope ("default", "chat:<id>")
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -312,4 +313,19 @@ class FakeTelegram:
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
         self.answers.append(params)
+        return True
+
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
+        """As the Bot API checks them: 1-100 commands, names of 1-32 lowercase letters, digits and underscores,
+        descriptions of 1-256 characters; the scope says whose menu it is."""
+        commands = params.get("commands")
+        if not isinstance(commands, list) or not 0 < len(commands) <= 100:
+            return self._error(400, "Bad Request: commands must be a non-empty list of at most 100")
+        for command in commands:
+            name, description = command.get("command", ""), command.get("description", "")
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", name) or not 0 < len(description) <= 256:
+                return self._error(400, f"Bad Request: BOT_COMMAND_INVALID ({name!r})")
+        scope = params.get("scope") or {"type": "default"}
+        key = f"chat:{int(scope['chat_id'])}" if scope.get("type") == "chat" else str(scope.get("type"))
+        self.menus[key] = [{"command": c["command"], "description": c["description"]} for c in commands]
         return True

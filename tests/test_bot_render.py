@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trading.alerts import Alert
-from bot.document import Doc, plain
-from bot.documents import alert_doc, digest_doc
+from bot.message_model import Doc, plain
+from bot.messages import alert_doc, digest_doc
+from service.chat_ops import DigestSnapshot
+from trading.views import ProposalView
 from bot.render_discord import discord_messages
 from bot.render_telegram import telegram_parts, to_html
-from bot.render_text import render_digest
 from intelligence.digest import Digest, DigestItem
 from intelligence.types import Direction
 from tests.conftest import utc
@@ -47,13 +48,13 @@ def digests(draw: st.DrawFn) -> Digest:
                                 draw(st.floats(0, 1)), tuple(draw(st.lists(st.sampled_from(["A_B", "C*D"]), max_size=3))),
                                 draw(_NASTY) + draw(st.text(max_size=900))))
     problems = tuple(draw(st.lists(_NASTY, max_size=3)))
-    return Digest(AS_OF, draw(_NASTY), draw(st.integers(0, 500)), tuple(items), problems, draw(st.none() | _NASTY))
+    return Digest(AS_OF, draw(_NASTY), draw(st.integers(0, 500)), tuple(items), problems, draw(_NASTY))
 
 
 @settings(max_examples=40, deadline=None)
 @given(digests())
 def test_digest_renders_the_same_text_in_the_same_order_on_both_channels(digest: Digest) -> None:
-    doc = digest_doc(digest)
+    doc = digest_doc(DigestSnapshot(1, digest, None))
     parts = telegram_parts(doc)
     assert all(utf16_len(p) <= 4096 for p in parts)
     assert telegram_visible(parts).strip() == plain(doc).strip()
@@ -68,7 +69,7 @@ def _item(rank: int, symbol: str, evidence: str) -> DigestItem:
 
 def test_a_long_digest_becomes_several_messages_in_order() -> None:
     items = tuple(_item(i, f"S{i}", f"evidence number {i} " + "word " * 150) for i in range(1, 31))
-    doc = digest_doc(Digest(AS_OF, "embedded", 152, items, ()))
+    doc = digest_doc(DigestSnapshot(1, Digest(AS_OF, "embedded", 152, items, ()), None))
     parts = telegram_parts(doc)
     messages = discord_messages(doc)
     assert len(parts) > 1 and len(messages) > 1
@@ -81,7 +82,7 @@ def test_a_long_digest_becomes_several_messages_in_order() -> None:
 
 
 def test_markup_in_data_is_shown_literally() -> None:
-    doc = digest_doc(Digest(AS_OF, "embedded", 3, (_item(1, "SOL", "a <b>bold</b> claim & **stars** _x_"),), ()))
+    doc = digest_doc(DigestSnapshot(1, Digest(AS_OF, "embedded", 3, (_item(1, "SOL", "a <b>bold</b> claim & **stars** _x_"),), ()), None))
     html = to_html(doc)
     assert "&lt;b&gt;bold&lt;/b&gt; claim &amp; **stars**" in html
     assert "a <b>bold</b> claim & **stars** _x_" in telegram_visible([html])
@@ -89,15 +90,15 @@ def test_markup_in_data_is_shown_literally() -> None:
     assert r"\*\*stars\*\* \_x\_" in description
 
 
-def test_digest_facts_follow_the_terminal_order() -> None:
+def test_digest_facts_come_in_rank_order_with_the_proposal_last() -> None:
     items = tuple(_item(i, s, f"{s} story") for i, s in enumerate(["SOL", "BTC", "ETH"], start=1))
-    digest = Digest(AS_OF, "embedded", 152, items, ("feed X: malformed",), "Proposal #4: BUY 1 SOL")
-    chat, terminal = plain(digest_doc(digest)), render_digest(digest)
+    digest = Digest(AS_OF, "embedded", 152, items, ("feed X: malformed",))
+    proposal = ProposalView(4, "SOL", "buy", 1.0, 140.0, 0.56, "proposed", AS_OF, AS_OF + timedelta(hours=4), 140.0)
+    text = plain(digest_doc(DigestSnapshot(7, digest, proposal)))  # what chat shows and the terminal prints
     facts = ["2025-12-13 10:14 UTC", "152 headlines", "DEGRADED", "feed X: malformed", "SOL", "SOL story", "BTC",
-             "BTC story", "ETH", "ETH story", "Proposal #4"]
-    for text in (chat, terminal):
-        found = [text.index(f) for f in facts]
-        assert found == sorted(found), text
+             "BTC story", "ETH", "ETH story", "#4 BUY 1 SOL", "until 2025-12-13 14:14 UTC"]
+    found = [text.index(f) for f in facts]
+    assert found == sorted(found), text
 
 
 def test_every_alert_kind_has_a_title_and_the_text() -> None:
@@ -121,5 +122,5 @@ def test_nobody_is_pinged_by_discord_messages() -> None:
 
 
 def test_times_are_utc_labelled() -> None:
-    doc = digest_doc(Digest(AS_OF + timedelta(minutes=1), "embedded", 1, (), ()))
+    doc = digest_doc(DigestSnapshot(1, Digest(AS_OF + timedelta(minutes=1), "embedded", 1, (), ()), None))
     assert doc.title.endswith("10:15 UTC")

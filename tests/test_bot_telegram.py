@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from service.chat_ops import Role
+from service.commands import Role, for_channel
 from intelligence.types import Direction
 from storage.chat_models import ChatCommandLog, ChatSubscription
 from trading.state import TradingState, read_state
@@ -54,6 +54,21 @@ def test_help_lists_only_what_the_caller_may_use() -> None:
         assert "/" not in stranger.replace("/help", "") and str(STRANGER) in stranger
 
     run(scenario())
+
+
+def test_the_command_menu_is_registered_per_audience_from_the_command_table() -> None:
+    async def scenario() -> None:
+        async with chat_stack() as stack:
+            await stack.telegram.wait_for(lambda: f"chat:{OPERATOR}" in stack.telegram.menus)
+            return dict(stack.telegram.menus)
+
+    menus = run(scenario())
+    names = {scope: [c["command"] for c in commands] for scope, commands in menus.items()}
+    assert names["default"] == [c.name for c in for_channel("chat", Role.READER)]
+    assert "approve" in names[f"chat:{OPERATOR}"] and "pause" in names[f"chat:{OPERATOR}"]
+    assert "subscribe" in names[f"chat:{SUBSCRIBER}"] and "approve" not in names[f"chat:{SUBSCRIBER}"]
+    assert "approve" not in names["default"] and "status" in names["default"]
+    assert f"chat:{STRANGER}" not in names
 
 
 def test_a_stranger_gets_a_short_refusal_with_no_data_and_is_logged(caplog) -> None:

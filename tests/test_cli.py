@@ -30,7 +30,8 @@ def test_run_once_prints_the_digest_and_status_shows_the_proposal(tmp_path: Path
     assert "digest as of 2025-12-13 10:14 UTC" in run.stdout
     assert "sentiment by the embedded model" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
-    proposal_line = next(line for line in run.stdout.splitlines() if line.startswith("Proposal #"))
+    lines = run.stdout.splitlines()
+    proposal_line = lines[lines.index("Proposal") + 1]  # the digest's last section
 
     status = _cli("status", "--json", env=env, cwd=tmp_path)
     assert status.returncode == 0, status.stderr
@@ -38,7 +39,7 @@ def test_run_once_prints_the_digest_and_status_shows_the_proposal(tmp_path: Path
     assert report["trading_state"] == "ACTIVE" and report["mode"] == "simulated" and report["paused"] is False
     assert report["sentiment_backend"] == "embedded" and report["degraded"] is False and report["last_run"]
     [pending] = report["pending_proposals"]
-    assert proposal_line.startswith(f"Proposal #{pending['id']}: {pending['side'].upper()}")
+    assert proposal_line.startswith(f"#{pending['id']} {pending['side'].upper()}")
 
     text = _cli("status", env=env, cwd=tmp_path).stdout
     assert f"#{pending['id']} {pending['side'].upper()}" in text and "Mode: simulated" in text

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from pipeline.cycle import CycleError, run_once
-from service.operator import OperatorService
+from service.composition import build_app
+from trading.proposal_builder import OutcomeCode, ProposalOutcome
 from config import load_settings
 from intelligence.evidence import has_number
 from intelligence.types import Direction
@@ -86,13 +87,13 @@ def test_run_is_persisted_and_proposal_waits_for_an_operator(env, backend) -> No
         strongest = next(s for s in report.signals if s.symbol == proposal.symbol)
     assert proposal.status == "proposed" and proposal.quantity > 0
     assert proposal.side == strongest.direction.value.lower()
-    assert report.digest.proposal.startswith(f"Proposal #{proposal.id}: {proposal.side.upper()}")
+    assert report.proposal == ProposalOutcome(OutcomeCode.PROPOSED, proposal.id, proposal.symbol, proposal.side)
 
-    status = OperatorService(settings, sessions, lambda: NOW + timedelta(minutes=5)).status()
+    status = build_app(settings, sessions=sessions, clock=lambda: NOW + timedelta(minutes=5)).service.status()
     assert [p.id for p in status.pending_proposals] == [proposal.id]
     assert status.last_run == NOW and status.sentiment_backend == "embedded" and not status.paused
 
-    later = OperatorService(settings, sessions, lambda: NOW + timedelta(days=1))
+    later = build_app(settings, sessions=sessions, clock=lambda: NOW + timedelta(days=1)).service
     assert later.status().pending_proposals == ()
     assert [p.status for p in later.proposals(include_closed=True)] == ["expired"]
 
@@ -114,7 +115,7 @@ def test_a_waiting_proposal_is_not_proposed_again_each_cycle(env, backend) -> No
     first = _run(env, backend)
     again = _run(env, backend, now=NOW + timedelta(hours=1))
     assert again.proposal_id is None
-    assert again.digest.proposal.startswith(f"Proposal #{first.proposal_id} (") and "still waiting" in again.digest.proposal
+    assert again.proposal.code is OutcomeCode.STILL_WAITING and again.proposal.id == first.proposal_id
     later = _run(env, backend, now=NOW + timedelta(days=1))  # the first one has expired by then
     assert later.proposal_id not in (None, first.proposal_id)
 
@@ -177,8 +178,8 @@ def test_no_headlines_fails_the_run_with_a_reason(env, backend, monkeypatch, tmp
 
 def test_paused_trading_makes_no_proposal(env, backend) -> None:
     settings, sessions = env
-    OperatorService(settings, sessions, lambda: NOW).pause("test")
+    build_app(settings, sessions=sessions, clock=lambda: NOW).service.pause("test")
     report = _run(env, backend)
-    assert report.proposal_id is None and report.digest.proposal.startswith("Trading is paused")
+    assert report.proposal_id is None and report.proposal.code is OutcomeCode.PAUSED
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(ProposalRow)) == 0

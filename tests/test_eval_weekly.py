@@ -11,7 +11,8 @@ from PIL import Image
 
 from config import ConfigError, load_settings
 from eval.schedule import JOB_ID, add_weekly_job, publish_weekly, weekly_trigger
-from eval.weekly import WeeklySummary, build_weekly_summary, summary_producer, week_key
+from eval.pipeline import store_bars
+from eval.weekly import WeeklySummary, build_weekly_summary, week_key
 from providers.bars import EmbeddedMarketData
 from storage.db import open_store
 from storage.eval_models import OutcomeRow
@@ -93,7 +94,9 @@ def test_the_job_runs_on_a_real_scheduler_and_hands_the_summary_to_the_sender(da
     seed_week(sessions, 12)
     sent: list[WeeklySummary] = []
     settings = load_settings(database_url=database_url, eval_runs_dir=tmp_path / "runs")
-    produce = summary_producer(settings, sessions)  # what serve schedules and /eval calls
+    def produce(now: datetime) -> WeeklySummary:  # what serve schedules
+        return build_weekly_summary(sessions, store_bars(settings.bars_dir), now, settings.eval_runs_dir)
+
 
     async def scenario() -> None:
         scheduler = AsyncIOScheduler(timezone="UTC")

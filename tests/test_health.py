@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 import tracer_bullet
-from cli.support import utcnow
+from service.composition import utcnow
 from serve.lease import TRADER, Lease
 from storage.db import open_store
 from storage.migrate import head_revision

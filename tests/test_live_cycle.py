@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from pipeline.cycle import CycleError, run_once
 from pipeline.data_sources import build_data_sources
-from service.operator import OperatorService
-from bot.render_text import render_digest
+from service.composition import build_app
+from bot.message_model import plain
+from bot.messages import digest_doc
+from service.chat_ops import DigestSnapshot
 from config import EMBEDDED_UNIVERSE, load_settings
 from providers.bars import EmbeddedMarketData
 from providers.circuit import BreakerState
@@ -121,10 +123,10 @@ def test_a_provider_down_degrades_the_digest_and_the_rest_is_scored(live, backen
     assert f"The Block: HTTP 500 from {feeds.url('/theblock')}" in problems
     assert "Alpaca news: Alpaca answered HTTP 503: internal server error" in problems
     assert report.digest.headline_count == 152 - 19  # The Block's 19 are missing, the rest counted
-    text = render_digest(report.digest)
+    text = plain(digest_doc(DigestSnapshot(report.run_id, report.digest, None)))
     assert "DEGRADED" in text and "The Block: HTTP 500" in text
     settings, sessions, clock = live
-    status = OperatorService(settings, sessions, clock).status()
+    status = build_app(settings, sessions=sessions, clock=clock).service.status()
     assert status.degraded and "The Block: HTTP 500 from " + feeds.url("/theblock") in status.problems
     assert KEY not in caplog.text and SECRET not in caplog.text and SECRET not in text
 
@@ -137,7 +139,7 @@ def test_an_open_breaker_survives_a_restart_and_keeps_alpaca_alone(live, backend
     assert any("not fetched: Alpaca data circuit open after 3 failure(s)" in p for p in first.digest.problems)
     assert len(alpaca.calls(CRYPTO_BARS)) == 3
     settings, sessions, clock = live
-    operator = OperatorService(settings, sessions, clock)
+    operator = build_app(settings, sessions=sessions, clock=clock).service
     health = {b.name: b for b in operator.data_providers()}
     assert health["alpaca:bars"].state is BreakerState.OPEN and health["rss:CoinDesk"].state is BreakerState.CLOSED
     assert health["alpaca:bars"].retry_at == NOW + timedelta(seconds=settings.breaker_cooldown_seconds)

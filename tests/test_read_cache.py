@@ -7,8 +7,8 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cli.support import utcnow
-from service.operator import OperatorService
+from service.composition import utcnow
+from service.composition import build_app
 from service.read_cache import ReadCache
 from intelligence.types import Direction
 from tests.chat_fixtures import MARKET_TIME, chat_settings, seed_proposal, seed_run
@@ -75,7 +75,7 @@ def test_never_older_than_the_bound_nor_than_the_last_clear(ops: list[str]) -> N
 def test_the_service_shows_its_own_changes_at_once_and_shares_reads(tmp_path) -> None:
     settings = chat_settings(f"sqlite:///{tmp_path}/store.db")
     sessions = open_store(settings.database_url)
-    service = OperatorService(settings, sessions, utcnow)
+    service = build_app(settings, sessions=sessions, clock=utcnow).service
     assert not service.status().paused
     assert service.status() is service.status()  # a burst shares one read
     service.pause("telegram:1")

@@ -5,8 +5,9 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from service.chat_ops import CommandRecord, Role
-from cli.support import utcnow
+from service.chat_ops import CommandRecord
+from service.commands import Role
+from service.composition import utcnow
 from bot.outbox import Envelope, Outbox
 from bot.reply_writer import ReplyWriter
 from storage.chat_models import ChatCommandLog, OutboxMessage

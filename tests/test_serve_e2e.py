@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cli.support import utcnow
+from service.composition import utcnow
 from serve.lease import current_lease
-from service.operator import OperatorService
+from service.composition import build_app
 from config import load_settings
 from storage.chat_models import ChatSubscription, OutboxMessage
 from storage.db import open_store
@@ -75,7 +75,7 @@ def test_serve_survives_sigterm_mid_cycle_and_a_restart(database_url: str, tmp_p
     trading = FakeAlpaca(prices=market.prices).start()
     sessions = open_store(database_url)
     # A subscriber since yesterday whose digest time has passed today: due as soon as a cycle has finished.
-    OperatorService(load_settings(database_url=database_url), sessions, utcnow).subscribe(
+    build_app(load_settings(database_url=database_url), sessions=sessions, clock=utcnow).service.subscribe(
         SUBSCRIBER, "test", digest_time="00:00", timezone="UTC", immediate_alerts=False)
     with sessions.begin() as session:
         session.get_one(ChatSubscription, SUBSCRIBER).last_digest_on = (date.today() - timedelta(days=1)).isoformat()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from cli.support import utcnow
+from service.composition import utcnow
 from serve.lease import TRADER, Lease, current_lease
 from serve.loop import ServeExit, serve
 from config import load_settings

@@ -46,11 +46,11 @@ def test_approve_then_orders_positions_and_pnl(shell, db_url: str) -> None:
     code, out = shell("positions", "--json")
     assert code == 0 and [(p["symbol"], p["side"], p["quantity"]) for p in json.loads(out)] == [("ETH", "long", 0.5)]
     code, out = shell("pnl")
-    assert code == 0 and "Equity" in out and "drawdown" in out
+    assert code == 0 and "Equity" in out and "Drawdown" in out
     code, out = shell("approve", str(pid))
     assert code == 0 and "already approved by shell" in out
     code, out = shell("orders")
-    assert f"proposal #{pid} entry market BUY 0.5 ETH: filled" in out
+    assert f"BUY 0.5 ETH market entry, proposal #{pid}: filled" in out
     assert shell("audit", "verify")[0] == 0
     code, out = shell("reconcile", "--json")
     assert code == 0 and json.loads(out)["clean"] is True

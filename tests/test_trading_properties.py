@@ -20,7 +20,7 @@ from storage.trading_models import AccountSnapshotRow, OrderRow, SimOrderRow
 from tests.conftest import utc
 from tests.fake_alpaca import KEY, SECRET, FakeAlpaca, Fault
 from tests.trading_fixtures import Clock, RecordingNotifier, add_proposal, settings, write_bars
-from trading.desk import TradingDesk
+from trading.desk import DeskConfig, TradingDesk
 from trading.factory import build_broker
 from trading.sim_broker import SimBroker
 from trading.state import TradingState, read_state
@@ -94,7 +94,7 @@ def _run(moves: dict[str, list[float]], plan: list[tuple]) -> None:
         _bars(Path(directory), moves)
         broker = SimBroker(SESSIONS, EmbeddedMarketData(Path(directory)), clock, 100_000.0, 5.0, 10.0)
         broker.observe_data(START + timedelta(hours=6, minutes=10), WALL)
-        desk = TradingDesk(settings("sqlite://", **LIMITS), SESSIONS, clock, broker, RecordingNotifier(), sleep=lambda _: None)
+        desk = TradingDesk(DeskConfig.from_settings(settings("sqlite://", **LIMITS)), SESSIONS, clock, broker, RecordingNotifier(), sleep=lambda _: None)
         desk.watch()
         proposals: list[int] = []
         for round_ in plan:
@@ -180,7 +180,7 @@ def _alpaca_run(server: FakeAlpaca, batches: list[list[str]]) -> None:
     clock = Clock(utc(2025, 12, 15, 15, 10))
     config = settings("sqlite://", alpaca_key=KEY, alpaca_secret=SECRET, alpaca_trading_url=server.url,
                       broker_timeout_seconds=0.3, symbol_cooldown_minutes=0)
-    desk = TradingDesk(config, SESSIONS, clock, build_broker(config, SESSIONS, clock), RecordingNotifier(), sleep=lambda _: None)
+    desk = TradingDesk(DeskConfig.from_settings(config), SESSIONS, clock, build_broker(config, SESSIONS, clock), RecordingNotifier(), sleep=lambda _: None)
     proposals = []
     for batch in batches:
         pid = add_proposal(SESSIONS, symbol="ETH", quantity=0.5, created_at=clock.now, as_of=clock.now - timedelta(minutes=5))

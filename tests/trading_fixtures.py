@@ -140,14 +140,16 @@ class World:
 
 def make_world(db_url: str, clock: Clock, broker_factory: Any, **overrides: Any) -> World:
     """`broker_factory(sessions, clock)` gives the broker; settings take `overrides`."""
-    from service.operator import OperatorService
-    from trading.desk import TradingDesk
+    from service.operator import OperatorService, ServiceConfig
+    from trading.desk import DeskConfig, TradingDesk
 
     config = settings(db_url, **overrides)
     sessions = open_store(db_url)
     notifier, sleeps = RecordingNotifier(), []
-    desk = TradingDesk(config, sessions, clock, broker_factory(sessions, clock), notifier, sleep=sleeps.append)
-    return World(OperatorService(config, sessions, clock, desk), desk, clock, notifier, sessions, sleeps)
+    desk = TradingDesk(DeskConfig.from_settings(config), sessions, clock, broker_factory(sessions, clock), notifier,
+                       sleep=sleeps.append)
+    service = OperatorService(ServiceConfig.from_settings(config), sessions, clock, lambda: desk)
+    return World(service, desk, clock, notifier, sessions, sleeps)
 
 
 def sim_factory(bars_dir: Path, cash: float = 100_000.0) -> Any:

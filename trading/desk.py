@@ -47,6 +47,22 @@ class DeskResult:
 
 
 @dataclass(frozen=True)
+class DeskConfig:
+    """What the desk reads from the settings: the guard limits and its own four knobs."""
+
+    limits: GuardLimits
+    confirm_size_multiple: float  # a size above suggestion x this needs a confirmation
+    take_profit_ratio: float  # target distance as a multiple of the stop distance
+    reconcile_minutes: float
+    auto_approve_probability: float | None  # None: every proposal waits for an operator
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeskConfig:
+        return cls(GuardLimits.from_settings(settings), settings.confirm_size_multiple, settings.take_profit_ratio,
+                   settings.reconcile_minutes, settings.auto_approve_probability)
+
+
+@dataclass(frozen=True)
 class TickReport:
     expired: int
     orders_updated: int
@@ -56,12 +72,12 @@ class TickReport:
 
 
 class TradingDesk:
-    def __init__(self, settings: Settings, sessions: Sessions, clock: Callable[[], datetime], broker: Broker,
+    def __init__(self, config: DeskConfig, sessions: Sessions, clock: Callable[[], datetime], broker: Broker,
                  notifier: Notifier | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.settings, self.broker = settings, broker
+        self.config, self.broker = config, broker
         self._sessions, self._clock = sessions, clock
         self._notifier = notifier or LogNotifier()
-        self.limits = GuardLimits.from_settings(settings)
+        self.limits = config.limits
         self.executor = Executor(sessions, broker, self._notifier, clock, sleep)
         self.reconciler = Reconciler(sessions, broker, self.executor, self._notifier, clock)
         self._reconciled = False
@@ -80,7 +96,7 @@ class TradingDesk:
             with self._sessions() as session:  # approved by someone else meanwhile: say that, not the guard
                 proposal = session.get_one(ProposalRow, proposal_id)
             return self._already(proposal) if ProposalStatus(proposal.status) in _DONE else blocked
-        limit = plan.suggested_quantity * self.settings.confirm_size_multiple
+        limit = plan.suggested_quantity * self.config.confirm_size_multiple
         if proposal.quantity > limit * (1 + 1e-9) and plan.size_confirmed_by is None and not confirm:
             return DeskResult(False, "CONFIRM_SIZE", f"Proposal #{proposal_id} is sized at {proposal.quantity:.6g} "
                               f"{proposal.symbol}, above the suggested {plan.suggested_quantity:.6g}. Confirm to approve it.",
@@ -128,7 +144,7 @@ class TradingDesk:
                 "max_risk_per_trade", "max_position", "max_gross_exposure")]
             if breaches:
                 return DeskResult(False, breaches[0].code, f"Cannot size #{proposal_id} to {quantity:.6g}: {breaches[0].message}", proposal_id)
-            above = quantity > plan.suggested_quantity * self.settings.confirm_size_multiple * (1 + 1e-9)
+            above = quantity > plan.suggested_quantity * self.config.confirm_size_multiple * (1 + 1e-9)
             if above and not confirm:
                 return DeskResult(False, "CONFIRM_SIZE", f"{quantity:.6g} {proposal.symbol} is above the suggested "
                                   f"{plan.suggested_quantity:.6g}. Confirm to size it so.", proposal_id, needs_confirmation=True)
@@ -197,7 +213,7 @@ class TradingDesk:
             return OrderRequest(client_id, proposal.symbol, proposal.side, proposal.quantity)
         price = context.order_intent(proposal, plan, self.broker).price
         sign = 1 if proposal.side == "buy" else -1
-        take_profit = price * (1 + sign * stop * self.settings.take_profit_ratio)
+        take_profit = price * (1 + sign * stop * self.config.take_profit_ratio)
         stop_loss = price * (1 - sign * stop)
         return OrderRequest(client_id, proposal.symbol, proposal.side, proposal.quantity,
                             take_profit=take_profit, stop_loss=stop_loss)
@@ -336,7 +352,7 @@ class TradingDesk:
             return True
         with self._sessions() as session:
             row = session.get(StateRow, LAST_RECONCILE_KEY)
-        return row is None or self._clock() - row.updated_at >= timedelta(minutes=self.settings.reconcile_minutes)
+        return row is None or self._clock() - row.updated_at >= timedelta(minutes=self.config.reconcile_minutes)
 
     def _expire(self) -> int:
         now = self._clock()
@@ -348,7 +364,7 @@ class TradingDesk:
         return len(stale)
 
     def _auto_approve(self) -> tuple[int, ...]:
-        threshold = self.settings.auto_approve_probability
+        threshold = self.config.auto_approve_probability
         if threshold is None:
             return ()
         with self._sessions() as session:

@@ -1,21 +1,17 @@
-"""One wiring for the shell and chat: the simulated broker without Alpaca keys, Alpaca otherwise."""
+"""Which broker the settings ask for: the simulated one without Alpaca keys, Alpaca otherwise.
+
+Called by the composition root (service/composition.py), which builds everything else."""
 from __future__ import annotations
 
-import logging
-import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable
 
-from trading.alerts import LogNotifier, Notifier
 
 if TYPE_CHECKING:  # live_banner runs on every CLI call: the store and the desk load only when built
     from intelligence.types import BarSource
     from config import Settings
     from storage.db import Sessions
     from trading.broker import Broker
-    from trading.desk import TradingDesk
-
-log = logging.getLogger(__name__)
 
 LIVE_BANNER = (
     "*** LIVE TRADING: orders go to Alpaca's live API with REAL MONEY "
@@ -41,14 +37,3 @@ def build_broker(settings: Settings, sessions: Sessions, clock: Callable[[], dat
     return AlpacaBroker(settings.alpaca_key.get_secret_value(), settings.alpaca_secret.get_secret_value(),
                         paper=settings.trading_mode != "live", url=settings.alpaca_trading_url,
                         timeout=settings.broker_timeout_seconds, clock=clock)
-
-
-def build_desk(settings: Settings, sessions: Sessions, clock: Callable[[], datetime], notifier: Notifier | None = None,
-               broker: Broker | None = None, sleep: Callable[[float], None] = time.sleep) -> TradingDesk:
-    from trading.desk import TradingDesk
-
-    banner = live_banner(settings)
-    if banner:
-        log.warning(banner)
-    return TradingDesk(settings, sessions, clock, broker or build_broker(settings, sessions, clock),
-                       notifier or LogNotifier(), sleep)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from datetime import datetime, timedelta
 from typing import Mapping, Sequence
 
@@ -22,10 +23,23 @@ from trading.state import TradingState, read_state
 ACTOR = "engine"
 
 
+class OutcomeCode(str, Enum):
+    PROPOSED = "proposed"
+    PAUSED = "paused"  # trading is halted
+    NO_SIGNAL = "no_signal"  # nothing actionable this cycle
+    REDUCING = "reducing"  # exits only: no opening trades
+    STILL_WAITING = "still_waiting"  # the same trade idea already waits for an operator
+    TOO_WEAK = "too_weak"  # the signal sizes to nothing
+
+
 @dataclass(frozen=True)
 class ProposalOutcome:
-    id: int | None  # None when nothing was proposed
-    summary: str  # one plain line for the digest, either way
+    """What a cycle did about proposing, as data; channels word it (bot/messages.py)."""
+
+    code: OutcomeCode
+    id: int | None = None  # the new proposal, or the one still waiting
+    symbol: str | None = None
+    side: str | None = None
 
 
 def strongest_actionable(signals: Sequence[Signal]) -> Signal | None:
@@ -52,22 +66,21 @@ def propose(
 ) -> ProposalOutcome:
     state = read_state(session).state
     if state is TradingState.HALTED:
-        return ProposalOutcome(None, "Trading is paused: no trade proposed this cycle.")
+        return ProposalOutcome(OutcomeCode.PAUSED)
     signal = strongest_actionable(signals)
     if signal is None:
-        return ProposalOutcome(None, "No signal strong enough to propose a trade this cycle.")
+        return ProposalOutcome(OutcomeCode.NO_SIGNAL)
     if state is TradingState.REDUCING:
         # Opening trades are off while reducing; exits come from positions, not from signals.
-        return ProposalOutcome(None, "Trading is reducing (exits only): no new trade proposed.")
+        return ProposalOutcome(OutcomeCode.REDUCING, symbol=signal.symbol)
     side = "buy" if signal.direction is Direction.BUY else "sell"
     waiting = _pending(session, signal.symbol, side, now)
     if waiting is not None:
         # Each cycle re-reads the same story: one open question per trade idea, not one per cycle.
-        return ProposalOutcome(None, f"Proposal #{waiting.id} ({side.upper()} {signal.symbol}) is still waiting "
-                                     "for an operator: no new proposal this cycle.")
+        return ProposalOutcome(OutcomeCode.STILL_WAITING, waiting.id, signal.symbol, side)
     size = suggest_size(signal, settings.sim_equity, settings.risk_per_trade, signal.horizon / interval)
     if size.quantity <= 0:
-        return ProposalOutcome(None, f"The {signal.symbol} signal is too weak to size: no trade proposed.")
+        return ProposalOutcome(OutcomeCode.TOO_WEAK, symbol=signal.symbol, side=side)
     assert signal.probability is not None
     row = ProposalRow(
         signal_id=rows[signal.symbol].id,
@@ -96,12 +109,4 @@ def propose(
         "quantity": row.quantity, "probability": row.probability, "reference_price": row.reference_price,
         "stop_distance": size.stop_distance,
     }, now)
-    return ProposalOutcome(row.id, describe(row))
-
-
-def describe(row: ProposalRow) -> str:
-    return (
-        f"Proposal #{row.id}: {row.side.upper()} {row.quantity:.6g} {row.symbol} "
-        f"(about {row.notional:,.0f} USD at {row.reference_price:,.6g}), waiting for an operator "
-        f"until {row.expires_at:%Y-%m-%d %H:%M} UTC."
-    )
+    return ProposalOutcome(OutcomeCode.PROPOSED, row.id, row.symbol, row.side)

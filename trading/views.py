@@ -4,6 +4,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from storage.models import ProposalRow
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    id: int
+    symbol: str
+    side: str
+    quantity: float
+    notional: float
+    probability: float
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    reference_price: float
+
+
+def proposal_view(row: ProposalRow) -> ProposalView:
+    return ProposalView(row.id, row.symbol, row.side, row.quantity, row.notional, row.probability, row.status,
+                        row.created_at, row.expires_at, row.reference_price)
+
 
 @dataclass(frozen=True)
 class PositionView:

@@ -6,6 +6,7 @@ is that text, and the parity tests hold both renderings to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 Style = Literal["plain", "bold", "italic"]
@@ -32,6 +33,11 @@ class Doc:
     title: str
     sections: tuple[Section, ...] = ()
     tone: Tone = "info"
+
+
+def when(ts: datetime | None) -> str:
+    """A moment as every message shows it."""
+    return ts.strftime("%Y-%m-%d %H:%M UTC") if ts else "never"
 
 
 def line(*parts: str | Span) -> Line:

@@ -1,0 +1,102 @@
+"""The operator commands in the shell, derived from the one command table (service/commands.py).
+
+Each row offered to the shell becomes a subcommand with the row's arguments, `--json`, and
+`--confirm` where the row is confirmable. The handler runs through the operator service the
+composition root builds; the answer prints as the same message model chat shows (`plain`), or as
+one JSON document. Exit codes: 0 done; 1 refused (the message says why); 3 needs confirmation (run
+it again with --confirm); 2 bad usage or configuration. Top-level imports stay light.
+"""
+from __future__ import annotations
+
+import argparse
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from cli.support import SHELL_ACTOR, jsonable, print_json
+from service.commands import Arg, CommandSpec, for_channel, parse_count, parse_id
+
+if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
+    from config import Settings
+
+NEEDS_CONFIRMATION = 3
+
+
+def _typed(parse: Any) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return convert
+
+
+def _add_argument(parser: argparse.ArgumentParser, arg: Arg) -> None:
+    if arg.kind == "flag":
+        parser.add_argument(f"--{arg.name}", action="store_true", help=arg.help)
+    elif arg.kind == "count":
+        parser.add_argument(f"--{arg.name}", type=_typed(parse_count), default=arg.default, help=arg.help)
+    elif arg.kind == "words":
+        parser.add_argument(arg.name, nargs="*", help=arg.help)
+    else:
+        parser.add_argument(arg.name, type=_typed(parse_id) if arg.kind == "id" else str,
+                            help=arg.help.replace("%", "%%"), nargs=None if arg.required else "?")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for spec in for_channel("shell"):
+        parser = subparsers.add_parser(spec.name, help=spec.summary.replace("%", "%%"))
+        for arg in spec.arguments:
+            _add_argument(parser, arg)
+        parser.add_argument("--json", action="store_true", help="print one JSON document")
+        if spec.confirmable:
+            parser.add_argument("--confirm", action="store_true", help="go ahead where it asks for a confirmation")
+        parser.set_defaults(handler=partial(run_command, spec))
+
+
+def run_command(spec: CommandSpec, settings: Settings, args: argparse.Namespace) -> int:
+    from bot.message_model import plain
+    from bot.messages import doc_for
+    from service.commands import Call, Role
+    from service.composition import build_app
+
+    app = build_app(settings)
+    try:
+        values = {a.name: getattr(args, a.name) for a in spec.arguments}
+        call = Call(SHELL_ACTOR, Role.OPERATOR, "shell", values, confirm=bool(getattr(args, "confirm", False)))
+        result = spec.handler(app.service, call)
+    finally:
+        app.close()
+    confirm = getattr(result, "needs_confirmation", False)
+    if args.json:
+        print_json(json_form(result))
+    else:
+        print(plain(doc_for(result)))
+        if confirm:
+            print("Run the same command again with --confirm to go ahead.")
+    return exit_code(result)
+
+
+def json_form(result: Any) -> Any:
+    """The JSON document a command prints: the answer's own fields, lists as lists."""
+    from service.operator import StateChange, StatusReport
+    from trading.views import ReconcileView
+
+    if isinstance(result, StatusReport):
+        return {**jsonable(result), "paused": result.paused}
+    if isinstance(result, StateChange):
+        return {"before": result.before, "trading_state": result.after, "changed": result.changed}
+    if isinstance(result, ReconcileView):
+        return {**jsonable(result), "clean": result.clean}
+    items = getattr(result, "items", None)
+    return items if isinstance(items, tuple) else result
+
+
+def exit_code(result: Any) -> int:
+    from service.operator import ActionResult
+    from trading.views import ReconcileView
+
+    if isinstance(result, ActionResult):
+        return NEEDS_CONFIRMATION if result.needs_confirmation else 0 if result.ok else 1
+    if isinstance(result, ReconcileView):
+        return 0 if result.clean else 1
+    return 0

@@ -1,0 +1,315 @@
+"""The one table of operator commands: what each is called, takes, says, needs and does.
+
+Chat dispatch and its concurrency, `/help`, Telegram's command menu, which buttons are valid and
+the shell's argparse subcommands are all derived from `COMMANDS`. A handler only calls the
+operator service and returns data (`service/results.py`); channels render it (`bot/messages.py`).
+To follow one command: its row here (arguments, role, handler), `bot/actions.py` (chat: parse,
+authorise, run), `cli/operator.py` (shell), `bot/messages.py` (what it looks like).
+
+Standard library only at import: every command-line call, `--help` included, imports this module.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from service.operator import OperatorService
+
+
+class Role(str, Enum):
+    """What a caller may do, least to most: strangers nothing, readers look, subscribers also subscribe."""
+
+    STRANGER = "stranger"
+    READER = "reader"  # a member of a chat that is subscribed (e.g. a group an operator subscribed)
+    SUBSCRIBER = "subscriber"  # listed in TB_TELEGRAM_SUBSCRIBERS
+    OPERATOR = "operator"  # listed in TB_TELEGRAM_OPERATORS; the shell user counts as one
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def may(self, needed: Role) -> bool:
+        return self.rank >= needed.rank
+
+
+class UsageError(ValueError):
+    """Garbled arguments; the message shows the right usage."""
+
+
+Channel = Literal["chat", "shell"]
+# id: a proposal id in ASCII digits; word: one token; words: the rest; flag: a word that is its own
+# name ("all"); count: a small positive whole number.
+ArgKind = Literal["id", "word", "words", "flag", "count"]
+MAX_ID_DIGITS = 18  # every id fits a signed 64-bit column
+MAX_COUNT = 1000
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    kind: ArgKind
+    help: str
+    required: bool = True
+    default: Any = None
+    example: str = ""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One invocation: who, where, with which parsed arguments."""
+
+    actor: str  # "shell", "telegram:<user id>", ...
+    role: Role
+    channel: Channel
+    args: Mapping[str, Any] = field(default_factory=dict)
+    chat_id: int | None = None
+    confirm: bool = False
+
+
+Handler = Callable[["OperatorService", Call], Any]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    summary: str
+    role: Role  # the least role that may use it
+    handler: Handler
+    arguments: tuple[Arg, ...] = ()
+    channels: frozenset[Channel] = frozenset({"chat", "shell"})
+    reads_only: bool = False  # changes nothing: may run beside others, in any order
+    slow: bool = False  # may block on the network or heavy work: run off the event loop
+    button: bool = False  # may arrive as a button press ("name:arg:...")
+    confirmable: bool = False  # a risky case answers "please confirm"; the same call with confirm=True goes ahead
+
+    def usage(self, prefix: str = "/") -> str:
+        parts = []
+        for a in self.arguments:
+            shown = a.name if a.kind == "flag" else a.name.upper()
+            parts.append(shown if a.required else f"[{shown}]")
+        return f"{prefix}{self.name}" + "".join(f" {p}" for p in parts)
+
+    def example(self, prefix: str = "/") -> str:
+        return f"{prefix}{self.name}" + "".join(f" {a.example}" for a in self.arguments if a.example)
+
+
+def parse_id(text: str) -> int:
+    """A proposal id as typed: ASCII digits (a leading # allowed), within the id range."""
+    digits = text[1:] if text.startswith("#") else text
+    if not digits or not digits.isascii() or not digits.isdigit() or len(digits) > MAX_ID_DIGITS or int(digits) == 0:
+        raise ValueError(f"{text!r} is not a proposal id (a number such as 12)")
+    return int(digits)
+
+
+def parse_count(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= MAX_COUNT:
+        raise ValueError(f"{text!r} is not a count from 1 to {MAX_COUNT}")
+    return int(text)
+
+
+def parse_words(spec: CommandSpec, words: Sequence[str], prefix: str = "/") -> dict[str, Any]:
+    """Chat words into the spec's arguments; UsageError with the usage and an example when they do not fit."""
+    usage = f"Usage: {spec.usage(prefix)}" + (f", e.g. {spec.example(prefix)}" if spec.example(prefix) != f"{prefix}{spec.name}" else "")
+    args: dict[str, Any] = {a.name: a.default for a in spec.arguments}
+    rest = list(words)
+    for arg in spec.arguments:
+        if arg.kind == "words":
+            args[arg.name] = tuple(rest)
+            rest = []
+            continue
+        if arg.kind == "flag":
+            if rest and rest[0].lower() == arg.name:
+                args[arg.name] = True
+                rest.pop(0)
+            else:
+                args[arg.name] = False
+            continue
+        if not rest:
+            if arg.required:
+                raise UsageError(usage)
+            continue
+        token = rest.pop(0)
+        try:
+            args[arg.name] = parse_id(token) if arg.kind == "id" else parse_count(token) if arg.kind == "count" else token
+        except ValueError as exc:
+            raise UsageError(f"{exc}. {usage}") from None
+    if rest:
+        raise UsageError(usage)
+    return args
+
+
+@dataclass(frozen=True)
+class Help:
+    """The commands a caller may use, for /help."""
+
+    commands: tuple[CommandSpec, ...]
+
+
+@dataclass(frozen=True)
+class Intro:
+    """/start: who the caller is known as."""
+
+    role: Role
+
+
+SUBSCRIBE_USAGE = "Usage: /subscribe [HH:MM] [Area/City] [alerts|noalerts], e.g. /subscribe 07:30 Europe/Berlin"
+_TIME = re.compile(r"^\d{1,2}:\d{2}$")
+
+
+def subscription_request(tokens: Sequence[str]) -> tuple[str | None, str | None, bool]:
+    """/subscribe's words as (time of day, time zone, immediate alerts); any order, each at most once."""
+    time = zone = None
+    alerts = True
+    for token in tokens:
+        if _TIME.match(token) and time is None:
+            time = token
+        elif token.lower() in ("alerts", "noalerts"):
+            alerts = token.lower() == "alerts"
+        elif zone is None and not _TIME.match(token):
+            zone = token
+        else:
+            raise UsageError(SUBSCRIBE_USAGE)
+    return time, zone, alerts
+
+
+def for_channel(channel: Channel, role: Role = Role.OPERATOR) -> list[CommandSpec]:
+    """The commands `role` may use on `channel`, in the table's order."""
+    return [c for c in COMMANDS if channel in c.channels and role.may(c.role)]
+
+
+# --- the handlers: call the service, return data ---
+
+def _intro(s: OperatorService, c: Call) -> Any:
+    return Intro(c.role)
+
+
+def _help(s: OperatorService, c: Call) -> Any:
+    return Help(tuple(for_channel(c.channel, c.role)))
+
+
+def _status(s: OperatorService, c: Call) -> Any:
+    return s.status()
+
+
+def _digest(s: OperatorService, c: Call) -> Any:
+    from service.results import NoDigest
+
+    return s.digest_now() or NoDigest()
+
+
+def _signals(s: OperatorService, c: Call) -> Any:
+    from service.results import Signals
+
+    return Signals(tuple(s.recent_signals()))
+
+
+def _eval(s: OperatorService, c: Call) -> Any:
+    return s.evaluation_summary()
+
+
+def _subscribe(s: OperatorService, c: Call) -> Any:
+    if c.chat_id is None:
+        raise UsageError("/subscribe works in a chat: it subscribes the chat it is sent in")
+    time, zone, alerts = subscription_request(c.args["options"])
+    return s.subscribe(c.chat_id, c.actor, time, zone, alerts)
+
+
+def _unsubscribe(s: OperatorService, c: Call) -> Any:
+    from service.results import Unsubscribed
+
+    if c.chat_id is None:
+        raise UsageError("/unsubscribe works in a chat: it unsubscribes the chat it is sent in")
+    return Unsubscribed(s.unsubscribe(c.chat_id, c.actor))
+
+
+def _proposals(s: OperatorService, c: Call) -> Any:
+    from service.results import Proposals
+
+    return Proposals(tuple(s.proposals(include_closed=bool(c.args.get("all")))))
+
+
+def _approve(s: OperatorService, c: Call) -> Any:
+    return s.approve(c.args["id"], c.actor, confirm=c.confirm)
+
+
+def _reject(s: OperatorService, c: Call) -> Any:
+    return s.reject(c.args["id"], c.actor)
+
+
+def _size(s: OperatorService, c: Call) -> Any:
+    return s.size(c.args["id"], c.args["x"], c.actor, confirm=c.confirm)
+
+
+def _positions(s: OperatorService, c: Call) -> Any:
+    from service.results import Positions
+
+    return Positions(tuple(s.positions()))
+
+
+def _pnl(s: OperatorService, c: Call) -> Any:
+    return s.pnl()
+
+
+def _orders(s: OperatorService, c: Call) -> Any:
+    from service.results import Orders
+
+    return Orders(tuple(s.orders(c.args.get("limit") or 50)))
+
+
+def _pause(s: OperatorService, c: Call) -> Any:
+    return s.pause(c.actor)
+
+
+def _reduce(s: OperatorService, c: Call) -> Any:
+    return s.reduce(c.actor)
+
+
+def _resume(s: OperatorService, c: Call) -> Any:
+    return s.resume(c.actor, confirm=c.confirm)  # after a halt by a guard, it asks for a confirmation first
+
+
+def _reconcile(s: OperatorService, c: Call) -> Any:
+    return s.reconcile()
+
+
+_R = Role
+_CHAT: frozenset[Channel] = frozenset({"chat"})
+_SHELL: frozenset[Channel] = frozenset({"shell"})
+_ID = Arg("id", "id", "proposal id", example="12")
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("start", "introduce the bot and show your user id", _R.STRANGER, _intro, channels=_CHAT, reads_only=True),
+    CommandSpec("help", "the commands you may use", _R.STRANGER, _help, channels=_CHAT, reads_only=True),
+    CommandSpec("status", "trading state, mode, last run, pending proposals", _R.READER, _status, reads_only=True),
+    CommandSpec("digest", "the latest digest", _R.READER, _digest, reads_only=True),
+    CommandSpec("signals", "recent BUY/SELL signals", _R.READER, _signals, reads_only=True),
+    # Not reads_only: it resolves outcomes and writes the evaluation's files.
+    CommandSpec("eval", "the latest evaluation summary", _R.READER, _eval, channels=_CHAT, slow=True),
+    CommandSpec("subscribe", "daily digest for this chat, plus immediate alerts for strong signals", _R.SUBSCRIBER,
+                _subscribe, (Arg("options", "words", "[HH:MM] [Area/City] [alerts|noalerts]", required=False,
+                                 example="07:30 Europe/Berlin"),), channels=_CHAT),
+    CommandSpec("unsubscribe", "stop the digest and the immediate alerts for this chat", _R.SUBSCRIBER, _unsubscribe,
+                channels=_CHAT),
+    CommandSpec("proposals", "trade proposals waiting for an answer", _R.OPERATOR, _proposals,
+                (Arg("all", "flag", "include answered and expired proposals", required=False, default=False),),
+                reads_only=True),
+    CommandSpec("approve", "approve a proposal and submit its order (once)", _R.OPERATOR, _approve, (_ID,),
+                slow=True, button=True, confirmable=True),
+    CommandSpec("reject", "reject a proposal", _R.OPERATOR, _reject, (_ID,), button=True),
+    CommandSpec("size", "resize a proposal: X = quantity (0.25), % of equity (5%) or multiplier (0.5x)", _R.OPERATOR,
+                _size, (_ID, Arg("x", "word", "0.25 (quantity), 5% (of equity) or 0.5x (of the suggestion)", example="0.5x")),
+                slow=True, button=True, confirmable=True),
+    CommandSpec("positions", "open positions at the broker", _R.OPERATOR, _positions, slow=True),
+    CommandSpec("pnl", "equity, today's P&L, realised and unrealised, drawdown", _R.OPERATOR, _pnl, slow=True),
+    CommandSpec("orders", "recent orders, newest first (entries and bracket legs)", _R.OPERATOR, _orders,
+                (Arg("limit", "count", "how many (default 50)", required=False, default=50),), slow=True),
+    CommandSpec("pause", "halt trading: no proposals, no orders", _R.OPERATOR, _pause),
+    CommandSpec("reduce", "exits only: no new positions", _R.OPERATOR, _reduce),
+    CommandSpec("resume", "resume trading (after a guard halt only once confirmed)", _R.OPERATOR, _resume,
+                slow=True, button=True, confirmable=True),
+    CommandSpec("reconcile", "compare the broker's orders and positions with the store; exit 1 on differences",
+                _R.OPERATOR, _reconcile, channels=_SHELL, slow=True),
+)
+COMMANDS_BY_NAME: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}
