@@ -138,9 +138,9 @@ class ChatPublisher(ChatAlerts):
         usable as the `send` of eval.schedule.add_weekly_job."""
         if not self.telegram:
             if self.discord:
-                queued = self.outbox.put(discord_envelope(docs.weekly_doc(summary), summary.key, "weekly"))
+                sent = self.outbox.put(discord_envelope(docs.weekly_doc(summary), summary.key, "weekly"))
                 self.wake()
-                return int(queued)
+                return int(sent)
             return 0
         doc, queued = docs.weekly_doc(summary), 0
         for sub in self.service.subscriptions():

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, Callable
 
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application
 
 from trading.alerts import Alert
 from service.composition import App, build_app
@@ -21,7 +20,7 @@ from bot.envelopes import discord_payload
 from bot.notifier import Audience, ChatAlerts, ChatPublisher
 from bot.outbox import Outbox
 from redaction import redact, register_secrets, webhook_secret
-from bot.telegram_app import build_application, register_menus
+from bot.telegram_app import TelegramApp, build_application, register_menus
 from bot.telegram_sender import TelegramSender
 from config import Settings
 from storage.db import Sessions
@@ -43,7 +42,7 @@ class ChatRuntime:
     outbox: Outbox
     publisher: ChatPublisher
     worker: DeliveryWorker
-    application: Application | None
+    application: TelegramApp | None
     discord: DiscordWebhookSender | None
     discord_bot: Any = None  # bot.discord_bot.DiscordReader when TB_DISCORD_TOKEN is set
     telegram_ready: asyncio.Event = field(default_factory=asyncio.Event)

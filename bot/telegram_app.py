@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from typing import Any, Callable
 
 from telegram import BotCommand, BotCommandScope, BotCommandScopeChat, BotCommandScopeDefault, Chat, Update, User
 from telegram.constants import ChatType
@@ -28,6 +28,8 @@ from redaction import register_secrets
 from config import Settings
 
 log = logging.getLogger(__name__)
+# python-telegram-bot's Application is generic in its bot, context and data types; ours uses the defaults.
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 TELEGRAM_API = "https://api.telegram.org"
 CHANNEL = "telegram"
 
@@ -138,7 +140,7 @@ def command_menus(settings: Settings) -> list[tuple[BotCommandScope, list[BotCom
     return menus
 
 
-async def register_menus(application: Application, settings: Settings) -> None:
+async def register_menus(application: TelegramApp, settings: Settings) -> None:
     """setMyCommands for every audience; a refusal is logged, the bot works without a menu."""
     for scope, commands in command_menus(settings):
         try:
@@ -148,7 +150,7 @@ async def register_menus(application: Application, settings: Settings) -> None:
 
 
 def build_application(settings: Settings, service: OperatorService, outbox: Outbox,
-                      wake: Callable[[], None] = lambda: None) -> Application:
+                      wake: Callable[[], None] = lambda: None) -> TelegramApp:
     """The configured Application (not started): handlers, rate limiter, timeouts, Bot API URL."""
     if settings.telegram_token is None:
         raise ValueError("TB_TELEGRAM_TOKEN is not set")

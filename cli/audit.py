@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
     from config import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     verify = audit_sub.add_parser("verify", help="check the hash chain; exit 0 when intact, else name the first broken link")

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
     from config import Settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bot = subparsers.add_parser("bot", help="run the chat bot (Telegram commands, Discord alerts, outbox, scheduled "
                                             "digests) until Ctrl-C; `serve` also runs the cycles")
     bot.set_defaults(handler=cmd_bot)

@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
     from config import Settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "eval", help="resolve signal outcomes; Brier, log-loss, calibration vs baselines; writes eval_runs/<time>/")
     parser.add_argument("--signals", type=Path, metavar="CSV", help="a replay's signals.csv (default: the store's signals)")
@@ -40,7 +40,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
             report = evaluate_csv(args.signals, bars_dir, now)
         else:
             report = evaluate_store(open_store(settings.database_url), store_bars(bars_dir), now,
-                                    source=f"the store's signals")
+                                    source="the store's signals")
     except (SignalsError, BarsError) as exc:
         print(f"eval: {exc}", file=sys.stderr)
         return 2

@@ -42,7 +42,7 @@ def _add_argument(parser: argparse.ArgumentParser, arg: Arg) -> None:
                             help=arg.help.replace("%", "%%"), nargs=None if arg.required else "?")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for spec in for_channel("shell"):
         parser = subparsers.add_parser(spec.name, help=spec.summary.replace("%", "%%"))
         for arg in spec.arguments:

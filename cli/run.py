@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
 log = logging.getLogger("tracer_bullet")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = subparsers.add_parser("run", help="one cycle on the configured universe; prints the digest")
     run.add_argument("--once", action="store_true", help="run one cycle and exit")
     run.set_defaults(handler=cmd_run)

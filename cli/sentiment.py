@@ -25,7 +25,7 @@ class InputError(Exception):
     """A line of standard input cannot be read as text."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "sentiment", help="score one text per stdin line, JSON lines out",
         description="Reads one text per line on stdin and writes one JSON object per line: "

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
     from config import Settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = subparsers.add_parser(
         "serve", help="long-running: scheduled cycles, trading, digests and evaluation, the Telegram bot and "
                       "Discord alerts; one process at a time trades (the others stand by); stops on SIGINT/SIGTERM")
@@ -35,7 +35,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from serve.logs import configure_logging, protect
     from serve.loop import serve
     from redaction import redact
-    from storage.db import StoreError
+    from storage.errors import StoreError
 
     protect(settings)
     configure_logging(settings.log_format, "debug" if getattr(args, "verbose", False) else settings.log_level)

@@ -34,12 +34,12 @@ def as_arrays(p: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) 
 
 def brier_losses(p: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per-forecast squared error; the Brier score is its mean (kept separate for the bootstrap)."""
-    return (p - y) ** 2
+    return np.asarray((p - y) ** 2, dtype=float)
 
 
 def log_losses(p: np.ndarray, y: np.ndarray) -> np.ndarray:
     clipped = np.clip(p, LOG_LOSS_EPS, 1 - LOG_LOSS_EPS)
-    return -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
+    return np.asarray(-(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)), dtype=float)
 
 
 def brier(p: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
@@ -79,7 +79,7 @@ class CalibrationBin:
 
 def bin_index(p: np.ndarray, bins: int = BINS) -> np.ndarray:
     """Bin k holds [k/bins, (k+1)/bins); the last bin also holds 1.0."""
-    return np.minimum((p * bins).astype(int), bins - 1)
+    return np.asarray(np.minimum((p * bins).astype(int), bins - 1))
 
 
 def calibration_bins(p: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, bins: int = BINS) -> list[CalibrationBin]:

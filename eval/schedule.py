@@ -11,14 +11,15 @@ import asyncio
 import inspect
 import logging
 from datetime import datetime
-from typing import Awaitable, Callable
+from typing import Callable
 
 from apscheduler.job import Job
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from config import Settings
-from eval.weekly import WeeklySummary, failure_summary
+from eval.summary import WeeklySummary
+from eval.weekly import failure_summary
 
 log = logging.getLogger(__name__)
 JOB_ID = "weekly-evaluation"
@@ -26,7 +27,7 @@ JOB_ID = "weekly-evaluation"
 MISFIRE_GRACE_SECONDS = 6 * 3600
 
 Produce = Callable[[datetime], WeeklySummary]
-Sender = Callable[[WeeklySummary], "Awaitable[None] | None"]
+Sender = Callable[[WeeklySummary], object]  # a coroutine is awaited; any other result is ignored
 Clock = Callable[[], datetime]
 
 

@@ -81,7 +81,8 @@ def load_trades(session: Session) -> TradeSummary:
     """Every proposal with at least one fill (only approved proposals ever reach the broker)."""
     grouped: dict[int, list[Fill]] = defaultdict(list)
     for row in session.scalars(select(FillRow).where(FillRow.proposal_id.is_not(None)).order_by(FillRow.id)):
-        grouped[row.proposal_id].append(  # type: ignore[index]
+        assert row.proposal_id is not None  # the query's own condition
+        grouped[row.proposal_id].append(
             Fill(row.proposal_id, row.symbol, row.side.lower(), row.quantity, row.price, row.fee or 0.0, row.filled_at))
     query = select(ProposalRow.id, ProposalRow.signal_id).where(ProposalRow.id.in_(list(grouped)))
     signal_ids = {pid: sid for pid, sid in session.execute(query)}

@@ -83,7 +83,7 @@ def plural(count: int, noun: str) -> str:
 def compose(week: EvalReport, overall: EvalReport, now: datetime, artifacts: Path | None, photo: bytes | None) -> WeeklySummary:
     """The message from two reports: pure, so what chat shows is tested without a scheduler or a bot."""
     start = (now - WEEK).strftime("%d %b")
-    sections = (
+    sections: tuple[SummarySection, ...] = (
         SummarySection(f"This week ({start} to {now:%d %b %Y})", _week_lines(week)),
         SummarySection("Since the first signal", _overall_lines(overall)),
         SummarySection("Approved trades", _trades_lines(overall.trades)),

@@ -68,7 +68,7 @@ class NarrativeScore:
 
 
 def decay(age: timedelta, half_life: timedelta) -> float:
-    return 0.5 ** (age / half_life)
+    return float(0.5 ** (age / half_life))
 
 
 def fold_duplicates(mentions: Sequence[Mention]) -> tuple[list[Mention], int]:

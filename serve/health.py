@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import httpx
 
@@ -14,6 +14,8 @@ from config import Settings
 
 if TYPE_CHECKING:
     from service.composition import App
+    from service.operator import OperatorService
+    from storage.db import Sessions
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -39,7 +41,8 @@ class HealthReport:
 
 
 def check_health(settings: Settings, clock: Callable[[], datetime]) -> HealthReport:
-    from storage.db import StoreError, open_store
+    from storage.db import open_store
+    from storage.errors import StoreError
 
     try:
         sessions = open_store(settings.database_url)
@@ -56,13 +59,13 @@ def check_health(settings: Settings, clock: Callable[[], datetime]) -> HealthRep
     return HealthReport(tuple(checks))
 
 
-def _store(sessions: object) -> Check:
+def _store(sessions: Sessions) -> Check:
     from sqlalchemy import text
 
     from storage.migrate import current_revision, head_revision
 
     try:
-        with sessions.kw["bind"].connect() as connection:  # type: ignore[attr-defined]
+        with sessions.kw["bind"].connect() as connection:
             connection.execute(text("SELECT 1"))
             revision = current_revision(connection)
             dialect = connection.dialect.name
@@ -73,18 +76,18 @@ def _store(sessions: object) -> Check:
     return Check("store", "ok", f"{dialect}, schema at revision {revision}")
 
 
-def _serve(sessions: object, now: datetime) -> Check:
+def _serve(sessions: Sessions, now: datetime) -> Check:
     from serve.lease import current_lease
 
-    lease = current_lease(sessions)  # type: ignore[arg-type]
+    lease = current_lease(sessions)
     if lease is None or not lease.active(now):
         return Check("serve", "warn", "no serve process holds the trader lease (none is running)")
     age = (now - lease.heartbeat_at).total_seconds()
     return Check("serve", "ok", f"running as {lease.holder}, lease renewed {age:.0f} s ago")
 
 
-def _last_cycle(service: object) -> Check:
-    status = service.status()  # type: ignore[attr-defined]
+def _last_cycle(service: OperatorService) -> Check:
+    status = service.status()
     if status.last_run is None:
         return Check("cycle", "warn", "no cycle has run yet")
     when = f"{status.last_run:%Y-%m-%d %H:%M} UTC"
@@ -95,12 +98,12 @@ def _last_cycle(service: object) -> Check:
     return Check("cycle", "ok", f"the last cycle ({when}) was {status.last_run_status}")
 
 
-def _providers(service: object, settings: Settings) -> list[Check]:
+def _providers(service: OperatorService, settings: Settings) -> list[Check]:
     from providers.circuit import BreakerState
 
     live = settings.news_sources != ["embedded"] or settings.market_data != "embedded"
     found = [] if live else [Check("providers", "ok", "the embedded snapshot (no live provider to fail)")]
-    for breaker in service.data_providers():  # type: ignore[attr-defined]
+    for breaker in service.data_providers():
         name = f"provider {breaker.name}"
         if breaker.state is BreakerState.OPEN:
             retry = f", next try {breaker.retry_at:%H:%M} UTC" if breaker.retry_at else ""
@@ -121,7 +124,9 @@ def _broker(app: App, settings: Settings) -> Check:
     if settings.trading_mode == "simulated":
         return Check("broker", "ok", "simulated (no Alpaca keys)")
     try:
-        account = app.desk().broker.account()
+        app.desk()  # builds the broker it trades through
+        assert app.broker is not None
+        account = app.broker.account()
     except BrokerError as exc:
         return Check("broker", "fail", redact(f"Alpaca ({settings.trading_mode}): {exc}"))
     return Check("broker", "ok", f"Alpaca {settings.trading_mode}, equity {account.equity:,.2f}")
@@ -144,7 +149,7 @@ def _channels(settings: Settings) -> list[Check]:
     return checks
 
 
-def _http_check(name: str, url: str, timeout: httpx.Timeout, describe: Callable[[dict], str]) -> Check:
+def _http_check(name: str, url: str, timeout: httpx.Timeout, describe: Callable[[dict[str, Any]], str]) -> Check:
     try:
         response = httpx.get(url, timeout=timeout)
     except httpx.HTTPError as exc:
@@ -159,11 +164,11 @@ def _http_check(name: str, url: str, timeout: httpx.Timeout, describe: Callable[
         return Check(name, "fail", "answered something that is not its API")
 
 
-def _outbox(sessions: object, clock: Callable[[], datetime]) -> Check:
+def _outbox(sessions: Sessions, clock: Callable[[], datetime]) -> Check:
     """Messages that could not be delivered: failed ones (kept) and ones being retried."""
     from bot.outbox import Outbox
 
-    outbox = Outbox(sessions, clock)  # type: ignore[arg-type]
+    outbox = Outbox(sessions, clock)
     counts, retried = outbox.counts(), [p for p in outbox.pending() if p.attempts]
     if retried:
         return Check("outbox", "warn", f"{len(retried)} message(s) being retried, {counts.get('pending', 0)} pending")

@@ -23,6 +23,7 @@ from trading.alerts import Alert
 from config import Settings
 from storage.db import Sessions
 from storage.models import Run
+from storage.statements import rows_changed
 
 if TYPE_CHECKING:
     from pipeline.data_sources import DataSources
@@ -276,9 +277,9 @@ async def _outbox(c: ServeContext) -> None:
 def mark_interrupted_runs(sessions: Sessions, now: datetime, older_than: timedelta) -> int:
     """Runs left "running" by a process that stopped mid-cycle: their writes were rolled back; say so."""
     with sessions.begin() as session:
-        return session.execute(
-            update(Run).where(Run.status == "running", Run.started_at <= now - older_than)
+        return rows_changed(
+            session, update(Run).where(Run.status == "running", Run.started_at <= now - older_than)
             .values(status="failed", finished_at=now,
                     problems=["interrupted: the process running this cycle stopped before it finished"])
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.db import Sessions
 from storage.serve_models import LeaseRow
+from storage.statements import rows_changed
 
 log = logging.getLogger(__name__)
 TRADER = "trader"  # the lease `serve` needs for trading, the scheduler and the chat side
@@ -57,13 +58,13 @@ class Lease:
         now = self._clock()
         expires = now + self.ttl
         with self._sessions.begin() as session:
-            taken = session.execute(
-                update(LeaseRow)
+            taken = rows_changed(
+                session, update(LeaseRow)
                 .where(LeaseRow.name == self.name, or_(LeaseRow.holder == self.holder, LeaseRow.expires_at <= now))
                 .values(holder=self.holder, heartbeat_at=now, expires_at=expires,
                         acquired_at=case((LeaseRow.holder == self.holder, LeaseRow.acquired_at), else_=now))
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )
         if not taken:
             taken = self._insert(now, expires)
         self.valid_until = expires if taken else None

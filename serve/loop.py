@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Callable
 from serve.lease import TRADER, Lease, current_lease, new_holder_id
 
 if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     from serve import jobs
 from config import Settings
 from storage.db import Sessions, open_store
@@ -164,7 +166,7 @@ async def _prepare(settings: Settings, sessions: Sessions, lease: Lease, clock: 
     return context
 
 
-async def _start_scheduler(context: "jobs.ServeContext") -> object:
+async def _start_scheduler(context: "jobs.ServeContext") -> AsyncIOScheduler:
     from serve.scheduler import build_scheduler, install_jobs, job_specs
 
     scheduler = build_scheduler(context.sessions.kw["bind"])
@@ -174,15 +176,15 @@ async def _start_scheduler(context: "jobs.ServeContext") -> object:
     return scheduler
 
 
-async def _shut_down(context: "jobs.ServeContext", scheduler: object, bot: asyncio.Task[None], bot_stop: asyncio.Event,
+async def _shut_down(context: "jobs.ServeContext", scheduler: AsyncIOScheduler, bot: asyncio.Task[None], bot_stop: asyncio.Event,
                      heartbeat: asyncio.Task[None]) -> list[str]:
     """Stop in the order that loses nothing; returns the jobs that outlived the grace time."""
     from serve import jobs
 
     context.stopping = True
-    scheduler.pause()  # type: ignore[attr-defined]  # no new run starts
+    scheduler.pause()  # no new run starts
     leftover = await context.wait_idle(context.settings.shutdown_grace_seconds)
-    scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
+    scheduler.shutdown(wait=False)
     worker = context.runtime.worker
     if worker.senders:
         try:

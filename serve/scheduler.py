@@ -117,7 +117,9 @@ class Installed:
 def install_jobs(scheduler: AsyncIOScheduler, specs: Sequence[JobSpec], now: datetime) -> Installed:
     """Make the stored jobs match `specs` (call with the scheduler started paused)."""
     stored = {job.id: job for job in scheduler.get_jobs()}
-    kept, added, replaced = [], [], []
+    kept: list[str] = []
+    added: list[str] = []
+    replaced: list[str] = []
     for spec in specs:
         job = stored.pop(spec.id, None)
         if job is not None and unchanged(job, spec):

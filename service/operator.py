@@ -5,7 +5,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
 
 from sqlalchemy import select
 
@@ -58,7 +58,7 @@ def _changes(method: F) -> F:
             return method(self, *args, **kwargs)
         finally:
             self.forget_reads()
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 @dataclass(frozen=True)

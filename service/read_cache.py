@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Hashable, TypeVar
+from typing import Any, Callable, Hashable, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -18,7 +18,7 @@ class ReadCache:
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
         self._clock = clock
-        self._answers: dict[Hashable, tuple[float, object]] = {}
+        self._answers: dict[Hashable, tuple[float, Any]] = {}
         self._generation = 0  # bumped by clear(): an answer computed across a change is not kept
         self._lock = threading.Lock()  # slow commands change things from worker threads
 
@@ -30,7 +30,7 @@ class ReadCache:
             kept = self._answers.get(key)
             generation = self._generation
         if kept is not None and now - kept[0] < self._ttl:
-            return kept[1]  # type: ignore[return-value]
+            return cast(T, kept[1])
         answer = compute()
         with self._lock:
             if generation == self._generation:

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from service.chat_ops import SignalView
-    from service.operator import ProposalView
-    from trading.views import OrderView, PositionView
+    from trading.views import OrderView, PositionView, ProposalView
 
 
 @dataclass(frozen=True)

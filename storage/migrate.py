@@ -12,7 +12,7 @@ import logging
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator, Literal, TYPE_CHECKING
 
 from sqlalchemy import Column, inspect, text
 from sqlalchemy.engine import Connection, Engine
@@ -29,7 +29,7 @@ _PG_LOCK_KEY = 0x7B_5E_12_01
 TARGET_METADATA = Base.metadata  # every model module registers with it (storage/db.py imports them all)
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Revisions spell our UTC type as the column type it stores, so they do not import app code."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
@@ -76,10 +76,15 @@ def _declared_head() -> str | None:
 def _assignments(module: ast.Module, names: tuple[str, ...]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for node in module.body:
-        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else getattr(node, "target", None)
-        if isinstance(target, ast.Name) and target.id in names and getattr(node, "value", None) is not None:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in names:
             try:
-                values[target.id] = ast.literal_eval(node.value)  # type: ignore[attr-defined]
+                values[target.id] = ast.literal_eval(value)
             except ValueError:
                 continue  # not a literal: leave the decision to alembic
     return values

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trading.accounting import Book, apply_fill, books_from_fills, fill_delta
-from trading.sizing import SizeSpec, SizeSpecError, parse_size
+from trading.size_spec import SizeSpec, SizeSpecError, parse_size
 
 
 @pytest.mark.parametrize(("text", "spec"), [

@@ -193,6 +193,4 @@ def _classify(exc: APIError, what: str) -> BrokerError:
         return BrokerError(f"Alpaca refused the credentials while {what} (check TB_ALPACA_KEY and TB_ALPACA_SECRET)")
     if status == 422 and "client_order_id" in message:
         return DuplicateClientOrderId(text)
-    rejected = OrderRejected(text)
-    rejected.status = status  # type: ignore[attr-defined]
-    return rejected
+    return OrderRejected(text, status)

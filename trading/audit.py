@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.trading_models import AuditHeadRow, AuditRow
+from storage.statements import rows_changed
 from trading.rows import insert_missing
 
 GENESIS = "0" * 64
@@ -35,9 +36,8 @@ def append(session: Session, actor: str, kind: str, payload: dict[str, Any], at:
     """Add one link in the caller's transaction (it commits or rolls back with the decision itself)."""
     # Writing the head first takes the write lock (a row lock on PostgreSQL, the database lock on
     # SQLite) before the tip is read: concurrent appends queue instead of forking the chain.
-    bumped = session.execute(
-        update(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).values(last_seq=AuditHeadRow.last_seq + 1)
-    ).rowcount
+    bumped = rows_changed(
+        session, update(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).values(last_seq=AuditHeadRow.last_seq + 1))
     if not bumped:  # the first link ever: make the head, then take it like everybody else
         insert_missing(session, AuditHeadRow, id=HEAD_ID, last_seq=0, last_hash=GENESIS)
         session.execute(update(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).values(last_seq=AuditHeadRow.last_seq + 1))

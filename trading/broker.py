@@ -93,6 +93,10 @@ class BrokerTimeout(BrokerUnavailable):
 class OrderRejected(BrokerError):
     """The broker refused the order for good (4xx): retrying the same order cannot help."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status, when the refusal came over HTTP
+
 
 class DuplicateClientOrderId(OrderRejected):
     """The broker already holds an order under this client order id: look it up and adopt it."""

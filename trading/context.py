@@ -61,8 +61,9 @@ def activity(session: Session, wall_now: datetime, excluding_proposal: int | Non
         select(OrderRow.symbol, OrderRow.submitted_at)
         .where(OrderRow.role == "entry", OrderRow.submitted_at.is_not(None), OrderRow.submitted_at >= since)
     ).all()
+    submitted = [(symbol, at) for symbol, at in entries if at is not None]  # as the query asks; for the types
     last: dict[str, datetime] = {}
-    for symbol, at in entries:
+    for symbol, at in submitted:
         last[symbol] = max(last.get(symbol, at), at)
     acted = session.execute(
         select(ProposalRow.symbol, ProposalRow.side, SignalRow.as_of)
@@ -70,7 +71,7 @@ def activity(session: Session, wall_now: datetime, excluding_proposal: int | Non
         .where(ProposalRow.status.in_([s.value for s in ACTED]), ProposalRow.id != (excluding_proposal or -1))
     ).all()
     return Activity(
-        submit_times=tuple(at for _, at in entries),
+        submit_times=tuple(at for _, at in submitted),
         last_order_at=last,
         acted_signals=frozenset((symbol, side, as_of) for symbol, side, as_of in acted),
     )
@@ -108,8 +109,9 @@ def order_intent(proposal: ProposalRow, plan: Plan, broker: Broker, quantity: fl
     )
 
 
-def guard_context(session: Session, broker_name: str, view: BrokerView, wall_now: datetime,
-                  excluding_proposal: int | None = None) -> GuardContext:
+def record_guard_context(session: Session, broker_name: str, view: BrokerView, wall_now: datetime,
+                         excluding_proposal: int | None = None) -> GuardContext:
+    """What the guards judge an order against; records the account snapshot it reads (a row per call)."""
     return GuardContext(
         state=read_state(session).state,
         account=account_snapshot(session, broker_name, view, wall_now),

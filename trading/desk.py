@@ -26,7 +26,7 @@ from trading.executor import Execution, Executor
 from trading.guards import GuardLimits, check_order
 from trading.proposals import ProposalStatus, claim, is_expired, record_event, transition
 from trading.reconcile import Reconciler
-from trading.sizing import SizeSpecError, parse_size
+from trading.size_spec import SizeSpecError, parse_size
 from trading.state import TradingState, read_state, write_state
 from trading.views import OrderView, PnlView, PositionView, ReconcileView
 
@@ -139,7 +139,7 @@ class TradingDesk:
             if not quantity > 0:
                 return DeskResult(False, "BAD_SIZE", f"{parsed.describe()} comes to no quantity at all.", proposal_id)
             sized = context.order_intent(proposal, plan, self.broker, quantity)
-            guard_ctx = context.guard_context(session, self.broker.name, view, now, proposal_id)
+            guard_ctx = context.record_guard_context(session, self.broker.name, view, now, proposal_id)
             breaches = [b for b in check_order(sized, guard_ctx, self.limits) if b.guard in (
                 "max_risk_per_trade", "max_position", "max_gross_exposure")]
             if breaches:
@@ -177,7 +177,7 @@ class TradingDesk:
             return DeskResult(False, "BROKER_UNAVAILABLE", f"Cannot check the account to resume: {exc}")
         now = self._clock()
         with self._sessions.begin() as session:
-            guard_ctx = context.guard_context(session, self.broker.name, view, now)
+            guard_ctx = context.record_guard_context(session, self.broker.name, view, now)
             monitor.acknowledge(session, guard_ctx, self.limits, actor, now)
             write_state(session, TradingState.ACTIVE, actor, now)
             audit.append(session, actor, "trading.resume", {"after_guard_halt": code}, now)
@@ -236,7 +236,7 @@ class TradingDesk:
         now = self._clock()
         with self._sessions.begin() as session:
             proposal = session.get_one(ProposalRow, proposal_id)
-            guard_ctx = context.guard_context(session, self.broker.name, view, now, proposal_id)
+            guard_ctx = context.record_guard_context(session, self.broker.name, view, now, proposal_id)
             breaches = check_order(context.order_intent(proposal, plan, self.broker), guard_ctx, self.limits)
             if not breaches:
                 return None
@@ -300,7 +300,7 @@ class TradingDesk:
             return None
         now = self._clock()
         with self._sessions.begin() as session:
-            breach = monitor.watch(session, context.guard_context(session, self.broker.name, view, now),
+            breach = monitor.watch(session, context.record_guard_context(session, self.broker.name, view, now),
                                    self.limits, self._notifier, now)
             reports.mirror_positions(session, self.broker.name, view.positions, now)
         return breach.code if breach else None

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, object_session
 
 from storage.models import ProposalRow
 from storage.trading_models import ProposalEventRow
+from storage.statements import rows_changed
 from trading import audit
 
 
@@ -75,12 +76,12 @@ def claim(session: Session, proposal: ProposalRow, before: ProposalStatus, after
     update that still finds it PROPOSED wins, on every database."""
     if after not in TRANSITIONS[before]:
         raise IllegalTransition(f"proposal {proposal.id} cannot go from {before.value} to {after.value}")
-    won = session.execute(
-        update(ProposalRow)
+    won = rows_changed(
+        session, update(ProposalRow)
         .where(ProposalRow.id == proposal.id, ProposalRow.status == before.value)
         .values(status=after.value, updated_at=now, updated_by=actor)
         .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    ) == 1
     session.refresh(proposal)
     if won:
         record_event(session, proposal, before, after, actor, now, note)
