@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -55,7 +54,7 @@ async def bench(rounds: int, database_url: str, messages_per_second: float) -> d
                 wall_at[user] = time.time()
                 injected_at[user] = time.monotonic()
                 tg.command(user, COMMANDS[(i + round_) % len(COMMANDS)])
-            await tg.wait_for(lambda: len(tg.sent) >= before + CONCURRENT, timeout=120)
+            await tg.wait_for(lambda before=before: len(tg.sent) >= before + CONCURRENT, timeout=120)
             if round_ == 0:
                 started = time.perf_counter()
                 continue

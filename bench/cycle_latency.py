@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from measure import ROOT, checked, clean_env, emit, load_average, median, run_child, self_peak_mb, use_product
 
@@ -43,7 +44,7 @@ def rewrite_titles(directory: Path, chosen: list[tuple[Path, int]], tag: str) ->
     for path, indices in by_file.items():
         counter = iter(range(1 << 30))
 
-        def item(match: re.Match[bytes]) -> bytes:
+        def item(match: re.Match[bytes], counter: Any = counter, indices: set[int] = indices) -> bytes:
             if next(counter) not in indices:
                 return match.group(0)
             return _TITLE.sub(lambda t: t.group(1) + (t.group(2) or b"") + t.group(3) + f" ({tag})".encode()
@@ -70,10 +71,24 @@ def worker(root: Path, work: Path, rounds: int, wal: bool) -> dict:
         from sqlite_wal import enable
 
         enable()
-    from service.composition import utcnow
-    from pipeline.cycle import run_once
-    from pipeline.data_sources import build_data_sources
-    from bot.render_text import render_digest
+    try:
+        from bot.message_model import plain
+        from bot.messages import digest_doc
+        from pipeline.cycle import run_once
+        from pipeline.data_sources import build_data_sources
+        from service.chat_ops import DigestSnapshot
+        from service.composition import utcnow
+
+        def render(report: Any) -> str:
+            return plain(digest_doc(DigestSnapshot(report.run_id, report.digest, None)))
+    except ImportError:  # a checkout (--root) from before the rooms were split: app/ held the shell
+        from app.cli_support import utcnow  # type: ignore[no-redef]
+        from app.cycle import run_once  # type: ignore[no-redef]
+        from app.data_sources import build_data_sources  # type: ignore[no-redef]
+        from bot.render_text import render_digest
+
+        def render(report: Any) -> str:
+            return str(render_digest(report.digest))
     from config import load_settings
     from providers.sentiment_models import load_backend
     from storage.db import open_store
@@ -89,7 +104,7 @@ def worker(root: Path, work: Path, rounds: int, wal: bool) -> dict:
     def cycle() -> tuple[float, int]:
         start = time.perf_counter()
         report = run_once(settings, sessions, loaded.backend, loaded.problems, sources.market, utcnow(), sources)
-        render_digest(report.digest)
+        render(report)
         return time.perf_counter() - start, len(report.signals)
 
     first, signals = cycle()

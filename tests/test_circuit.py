@@ -147,7 +147,7 @@ def test_never_calls_through_while_open_before_the_cool_down(events, threshold) 
         trial = opened_at is not None and not model_open
         touched = []
 
-        def action() -> None:
+        def action(touched: list = touched, kind: str = kind) -> None:
             touched.append(clock.now)
             if kind == "fail":
                 raise Boom("down")

@@ -68,7 +68,7 @@ def test_never_older_than_the_bound_nor_than_the_last_clear(ops: list[str]) -> N
             ticks.now += 0.4
         else:
             stamp = (version[0], ticks.now)
-            got_version, got_at = cache.get(op, lambda: stamp)
+            got_version, got_at = cache.get(op, lambda stamp=stamp: stamp)
             assert got_version == version[0] and ticks.now - got_at < 1.0
 
 
