@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     digest_timezone: str = "UTC"
     # Signals at least this convinced go to subscribers with immediate alerts at once, not at digest time.
     alert_conviction: float = Field(default=0.6, gt=0, le=1)
+    # Account figures (/pnl, /positions, /orders...) answer in groups only if this is true; else "ask me in private".
+    account_in_groups: bool = False
     # HTTP timeouts and long-poll length for the chat APIs; a hung request must not stall the outbox.
     chat_timeout_seconds: float = Field(default=15.0, gt=0)
     telegram_poll_seconds: int = Field(default=30, ge=0, le=50)

@@ -5,20 +5,24 @@ Channels only turn their input into (command, words) and render the reply.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 from bot import messages as docs
 from bot.message_model import Doc
 from eval.summary import WeeklySummary
 from service.chat_ops import CommandRecord
-from service.commands import COMMANDS_BY_NAME, Call, CommandSpec, Role, UsageError, parse_words
+from service.commands import COMMANDS_BY_NAME, Call, CommandSpec, Role, UsageError, parse_id, parse_words
 from service.operator import ActionResult, OperatorService
 from service.commands import Help
+from service.proposal_card import ProposalCard
 from service.results import NoDigest, Proposals
 
 log = logging.getLogger(__name__)
-CONFIRM = "confirm"
+CONFIRM_PREFIX, CANCEL_PREFIX = "c", "x"  # "c:<token>", "x:<token>": the question itself stays in the store
+STALE_BUTTON = "That button is not valid any more. /proposals shows what is waiting now."
+_VERSION = re.compile(r"[0-9a-f]{8}")
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Caller:
     user_id: int | None
     chat_id: int | None
     role: Role
+    group: bool = False  # the command came from a group or channel, not a private chat
 
     @property
     def actor(self) -> str:
@@ -54,11 +59,26 @@ class Reply:
     photo_caption: str = ""
 
 
-def proposal_buttons(proposal_id: int) -> tuple[tuple[Button, ...], ...]:
-    return (
-        (Button("Approve", f"approve:{proposal_id}"), Button("Reject", f"reject:{proposal_id}")),
-        (Button("½×", f"size:{proposal_id}:0.5x"), Button("2×", f"size:{proposal_id}:2x")),
-    )
+def proposal_buttons(card: ProposalCard) -> tuple[tuple[Button, ...], ...]:
+    """[Approve 0.97 ETH] [Reject] / [½ suggested: 0.48] [2× suggested: 1.9]: each label says what it does,
+    sizes are absolute quantities, and every press is bound to this version of the proposal."""
+    p, v = card.proposal, card.proposal.version
+    rows: list[tuple[Button, ...]] = [(Button(f"Approve {p.quantity:.6g} {p.symbol}", f"approve:{p.id}:{v}"),
+                                       Button("Reject", f"reject:{p.id}:{v}"))]
+    if card.suggested_quantity:
+        half, double = card.suggested_quantity / 2, card.suggested_quantity * 2
+        rows.append((Button(f"½ suggested: {half:.6g}", f"size:{p.id}:{half:.6g}:{v}"),
+                     Button(f"2× suggested: {double:.6g}", f"size:{p.id}:{double:.6g}:{v}")))
+    return tuple(rows)
+
+
+def confirm_label(command: str, result: ActionResult) -> str:
+    """What the Confirm button will do, in its own words: "Confirm 1.93578 ETH, 6,036 USD"."""
+    p = result.proposal
+    if p is not None and result.quantity is not None:
+        verb = "size to" if command == "size" else f"{p.side.upper()}"
+        return f"Confirm: {verb} {result.quantity:.6g} {p.symbol}, {result.quantity * p.reference_price:,.0f} USD"
+    return f"Confirm {command}"
 
 
 def allowed(caller: Caller, spec: CommandSpec | None) -> bool:
@@ -67,9 +87,11 @@ def allowed(caller: Caller, spec: CommandSpec | None) -> bool:
 
 
 class Actions:
-    def __init__(self, service: OperatorService, on_record: Callable[[CommandRecord], None] | None = None) -> None:
+    def __init__(self, service: OperatorService, on_record: Callable[[CommandRecord], None] | None = None,
+                 account_in_groups: bool = False) -> None:
         self.service = service
         self._record = on_record or service.log_command
+        self.account_in_groups = account_in_groups
 
     def run(self, caller: Caller, name: str, args: Sequence[str], confirm: bool = False) -> Reply:
         """Execute one command for `caller` and log it; never raises (failures become a reply and a log line)."""
@@ -86,6 +108,9 @@ class Actions:
         elif spec is None:
             p = caller.prefix
             reply = Reply(docs.problem_doc(f"Unknown command {p}{name}. {p}help lists what you may use."), "UNKNOWN")
+        elif spec.account and caller.group and not self.account_in_groups:
+            reply = Reply(docs.info_doc("Ask me in private", "Account figures stay out of groups: send "
+                                        f"{caller.prefix}{name} to me in a private chat."), "PRIVATE")
         else:
             reply = self._execute(caller, spec, list(args), confirm)
         arguments = " ".join(args) + (" (confirmed)" if confirm else "")
@@ -104,19 +129,58 @@ class Actions:
         return spec is not None and spec.slow and allowed(caller, spec)
 
     def press(self, caller: Caller, data: str) -> Reply:
-        """A button press: the same command, the same checks, as if it had been typed."""
+        """A button press: the same command, the same checks, as if it had been typed; a press made for an
+        older version of the proposal, or an answered confirmation, changes nothing."""
         parts = data.split(":")
         if caller.role is Role.STRANGER:  # refused and logged like a typed command, whatever the button
             return self.run(caller, parts[0] or "button", [])
-        confirm = parts[-1] == CONFIRM
-        if confirm:
-            parts = parts[:-1]
-        if parts == ["cancel"]:
-            return Reply(docs.info_doc("Cancelled: nothing was changed."))
+        if len(parts) == 2 and parts[0] in (CONFIRM_PREFIX, CANCEL_PREFIX):
+            return self._answer(caller, parts[1], cancel=parts[0] == CANCEL_PREFIX)
         spec = chat_spec(parts[0])
         if spec is None or not spec.button or not all(parts[1:]):
-            return Reply(docs.problem_doc("That button is not valid any more."), "BAD_INPUT")
-        return self.run(caller, spec.name, parts[1:], confirm)
+            return Reply(docs.problem_doc(STALE_BUTTON), "BAD_INPUT")
+        words, version = parts[1:], None
+        if spec.arguments and spec.arguments[0].kind == "id":  # a proposal's button carries its version last
+            if len(words) < 2 or not _VERSION.fullmatch(words[-1]):
+                return Reply(docs.problem_doc(STALE_BUTTON), "BAD_INPUT")
+            words, version = words[:-1], words[-1]
+            changed = self._changed_since(words[0], version)
+            if changed is not None:
+                return self._logged(caller, spec.name, words, changed)
+        return self.run(caller, spec.name, words)
+
+    def _answer(self, caller: Caller, token: str, cancel: bool) -> Reply:
+        """Confirm or Cancel on a question asked earlier: once, by the one asked, while nothing has changed."""
+        answer = self.service.answer_confirmation(token, caller.user_id, cancel)
+        if isinstance(answer, str):
+            outcome = "OK" if cancel and answer.startswith("Cancelled") else "STALE"
+            return self._logged(caller, "cancel" if cancel else "confirm", [token], Reply(docs.info_doc(answer), outcome,
+                                                                                       settled=True))
+        if answer.proposal_id is not None and answer.proposal_version is not None:
+            changed = self._changed_since(str(answer.proposal_id), answer.proposal_version)
+            if changed is not None:
+                return self._logged(caller, answer.command, list(answer.arguments), changed)
+        reply = self.run(caller, answer.command, list(answer.arguments), confirm=True)
+        return replace(reply, settled=True)
+
+    def _changed_since(self, proposal_word: str, version: str) -> Reply | None:
+        try:
+            current = self.service.proposal(parse_id(proposal_word))
+        except ValueError:
+            current = None
+        if current is None:
+            return Reply(docs.problem_doc(STALE_BUTTON), "BAD_INPUT")
+        if current.version == version:
+            return None
+        return Reply(docs.problem_doc(
+            f"Proposal #{current.id} changed since this message (it is now {current.status}, "
+            f"{current.quantity:.6g} {current.symbol}): nothing was done. /proposals shows it as it stands."), "STALE",
+            settled=True)
+
+    def _logged(self, caller: Caller, name: str, words: Sequence[str], reply: Reply) -> Reply:
+        self._record(CommandRecord(caller.channel, caller.user_id, caller.chat_id, name, " ".join(words) + " (button)",
+                                   caller.role, True, reply.outcome))
+        return reply
 
     def _refuse(self, caller: Caller, name: str) -> Reply:
         log.warning("refused %s%s from %s user %s in chat %s (%s)", caller.prefix, name, caller.channel,
@@ -128,7 +192,7 @@ class Actions:
         try:
             args = parse_words(spec, words, caller.prefix)
             call = Call(caller.actor, caller.role, "chat", args, caller.chat_id, confirm)
-            return self._reply(spec, call, spec.handler(self.service, call), caller.prefix)
+            return self._reply(spec, call, caller, spec.handler(self.service, call))
         except UsageError as exc:
             return Reply(docs.problem_doc(str(exc)), "BAD_INPUT")
         except Exception:  # the chat gets a sentence, the log gets the traceback
@@ -136,35 +200,35 @@ class Actions:
             return Reply(docs.problem_doc("Something went wrong on our side; it is in the log. Nothing was changed "
                                           "unless /status says so."), "ERROR")
 
-    def _reply(self, spec: CommandSpec, call: Call, result: Any, prefix: str) -> Reply:
+    def _reply(self, spec: CommandSpec, call: Call, caller: Caller, result: Any) -> Reply:
         """The answer in chat: the message model, and the buttons or picture that go with it."""
         if isinstance(result, ActionResult):
-            return self._action_reply(spec, call, result)
+            return self._action_reply(spec, call, caller, result)
         if isinstance(result, Help):
-            return Reply(docs.help_doc(result, prefix))
+            return Reply(docs.help_doc(result, caller.prefix))
         if isinstance(result, NoDigest):
             return Reply(docs.doc_for(result), "EMPTY")
         if isinstance(result, WeeklySummary):
             return Reply(docs.doc_for(result), photo=result.photo, photo_caption=result.photo_caption)
         if isinstance(result, Proposals):
-            pending = [p for p in result.items if p.status == "proposed"]
-            return Reply(docs.doc_for(result), buttons=proposal_buttons(pending[0].id) if len(pending) == 1 else ())
+            pending = [c for c in result.items if c.proposal.status == "proposed"]
+            return Reply(docs.doc_for(result), buttons=proposal_buttons(pending[0]) if len(pending) == 1 else ())
         return Reply(docs.doc_for(result))
 
-    def _action_reply(self, spec: CommandSpec, call: Call, result: ActionResult) -> Reply:
+    def _action_reply(self, spec: CommandSpec, call: Call, caller: Caller, result: ActionResult) -> Reply:
         doc = docs.doc_for(result)
         if result.needs_confirmation and spec.confirmable:
             values = [str(call.args[a.name]) for a in spec.arguments if call.args.get(a.name) not in (None, False, ())]
-            label = f"Confirm {spec.name}"
-            if len(values) > 1:
-                label += f" {' '.join(values[1:])} for #{values[0]}"
-            elif values:
-                label += f" #{values[0]}"
-            data = ":".join((spec.name, *values, CONFIRM))
-            return Reply(doc, "NEEDS_CONFIRMATION", ((Button(label, data), Button("Cancel", "cancel")),))
+            proposal = result.proposal
+            token = self.service.ask_confirmation(caller.user_id, caller.chat_id, spec.name, values,
+                                                  proposal.id if proposal is not None else None)
+            return Reply(doc, "NEEDS_CONFIRMATION", ((Button(confirm_label(spec.name, result), f"{CONFIRM_PREFIX}:{token}"),
+                                                     Button("Cancel", f"{CANCEL_PREFIX}:{token}")),))
         outcome = result.code if not result.ok else "OK"
         if spec.name == "size" and result.ok and result.proposal is not None and result.proposal.status == "proposed":
-            return Reply(doc, outcome, proposal_buttons(result.proposal.id))  # resized: still to approve
+            card = self.service.proposal_card(result.proposal.id)
+            if card is not None:  # resized: still to approve, with buttons for the new version
+                return Reply(doc, outcome, proposal_buttons(card))
         settled = result.proposal is not None and result.proposal.status != "proposed"
         return Reply(doc, outcome, settled=settled)
 

@@ -6,20 +6,23 @@ summary that are pushed rather than asked for use the same builders.
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from functools import singledispatch
 from typing import Any, Sequence
 
 from eval.summary import WeeklySummary
 from bot.message_model import Doc, Line, Section, Span, Tone, bold, italic, line, section, text_lines, when
-from intelligence.digest import DigestItem
+from intelligence.digest import DigestItem, Story
 from intelligence.types import Direction
 from service.chat_ops import DigestSnapshot, SignalView, SubscriptionView
 from service.operator import ActionResult, StateChange, StatusReport
+from service.account import PositionLine
+from service.proposal_card import ProposalCard
 from service.commands import Help, Intro
-from service.results import NoDigest, Orders, Positions, Proposals, Signals, Unsubscribed
+from service.results import FullDigest, NoDigest, Orders, Positions, Proposals, Signals, Unsubscribed
 from trading.alerts import Alert
 from trading.proposal_builder import OutcomeCode, ProposalOutcome
-from trading.views import OrderView, PnlView, PositionView, ProposalView, ReconcileView
+from trading.views import OrderView, PnlView, ProposalView, ReconcileView
 
 _DIRECTION = {Direction.BUY: "BUY", Direction.SELL: "SELL", Direction.HOLD: "hold"}
 _ALERTS: dict[str, tuple[str, Tone]] = {
@@ -53,7 +56,24 @@ def _money(value: float | None) -> str:
 
 # --- proposals: worded here and nowhere else ---
 
+def _pct(fraction: float) -> str:
+    return f"{fraction:+.1%}"
+
+
+def age(span: timedelta | None) -> str:
+    """A duration as a trader says it: 35 min, 6 h, 3 days."""
+    if span is None:
+        return "time unknown"
+    minutes = max(0, int(span.total_seconds() // 60))
+    if minutes < 90:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} days"
+
+
 def proposal_lines(p: ProposalView) -> tuple[Line, ...]:
+    """A proposal in two lines (status, answers): what it is and where it stands."""
     head = line(bold(f"#{p.id} {p.side.upper()} {p.quantity:.6g} {p.symbol}"),
                 f" (about {p.notional:,.0f} USD at {p.reference_price:,.6g}), {_chance(p.probability)}")
     if p.status == "proposed":
@@ -61,8 +81,68 @@ def proposal_lines(p: ProposalView) -> tuple[Line, ...]:
     return head, line(f"Status {p.status}.")
 
 
-def proposal_doc(p: ProposalView) -> Doc:
-    return Doc(f"Trade proposal #{p.id}", (section(None, *proposal_lines(p)),))
+def _track(card: ProposalCard) -> str:
+    track = card.track
+    if track.count == 0:
+        return f"comparable calls ({track.tier}): no track record yet"
+    return f"comparable calls ({track.tier}): {track.hits} of {track.count} right ({track.hits / track.count:.0%})"
+
+
+def _exposure(card: ProposalCard) -> str:
+    held, symbol = card.exposure, card.proposal.symbol
+    parts = []
+    if held.position:
+        side = "long" if held.position > 0 else "short"
+        at = f" at {held.avg_price:,.6g}" if held.avg_price is not None else ""
+        parts.append(f"{side} {abs(held.position):.6g}{at}")
+    if held.open_orders:
+        parts.append(f"{held.open_orders} other order(s) in flight")
+    return f"Already open in {symbol}: " + "; ".join(parts) + "." if parts else f"Nothing else open in {symbol}."
+
+
+def card_lines(card: ProposalCard) -> tuple[Line, ...]:
+    """Everything a trader needs to decide, in the order they read it."""
+    p = card.proposal
+    lines = [line(bold(f"#{p.id} {p.side.upper()} {p.quantity:.6g} {p.symbol}"),
+                  f" ({card.name}), about {p.notional:,.0f} USD")]
+    quoted = f", the price at {when(card.quote_time)}" if card.quote_time else ""
+    lines.append(line(f"Entry near {p.reference_price:,.6g}{quoted}."))
+    if card.stop_price is not None and card.target_price is not None and card.stop_distance is not None:
+        sign = 1 if p.side == "buy" else -1
+        assert card.target_distance is not None
+        lines.append(line(f"Stop {card.stop_price:,.6g} ({_pct(-sign * card.stop_distance)}), "
+                          f"target {card.target_price:,.6g} ({_pct(sign * card.target_distance)})."))
+    if card.risk is not None:
+        share = f", {card.risk_share:.2%} of equity" if card.risk_share is not None else ""
+        lines.append(line(f"At risk at the stop: about {card.risk:,.0f} USD{share}."))
+    hours = card.horizon.total_seconds() / 3600
+    lines.append(line(f"{_chance(p.probability)} over {hours:g} h; {_track(card)}."))
+    lines.append(line(f"It ends at the stop or the target; the call is judged after {hours:g} h."))
+    for story in card.headlines:
+        lines.append(_story_line(story, card.signal_as_of))
+    lines.append(line(_exposure(card)))
+    if card.suggested_quantity is not None and abs(card.suggested_quantity - p.quantity) > 1e-12:
+        lines.append(line(f"Resized from the suggested {card.suggested_quantity:.6g} {p.symbol}."))
+    lines.append(line(f"Waiting for an operator until {when(p.expires_at)}." if p.status == "proposed"
+                      else f"Status {p.status}."))
+    return tuple(lines)
+
+
+def compact_card_lines(card: ProposalCard) -> tuple[Line, ...]:
+    """The proposal in a digest: size, levels and risk; the full card is one command away."""
+    p = card.proposal
+    lines = [line(bold(f"#{p.id} {p.side.upper()} {p.quantity:.6g} {p.symbol}"),
+                  f", about {p.notional:,.0f} USD near {p.reference_price:,.6g}")]
+    if card.stop_price is not None and card.target_price is not None and card.risk is not None:
+        share = f" ({card.risk_share:.2%})" if card.risk_share is not None else ""
+        lines.append(line(f"stop {card.stop_price:,.6g}, target {card.target_price:,.6g}, at risk {card.risk:,.0f} USD{share}"))
+    lines.append(line(f"Until {when(p.expires_at)}; /proposals shows the full card." if p.status == "proposed"
+                      else f"Status {p.status}."))
+    return tuple(lines)
+
+
+def proposal_doc(card: ProposalCard) -> Doc:
+    return Doc(f"Trade proposal #{card.proposal.id}", (section(None, *card_lines(card)),))
 
 
 def outcome_line(outcome: ProposalOutcome) -> Line:
@@ -83,31 +163,136 @@ def outcome_line(outcome: ProposalOutcome) -> Line:
 def proposals_doc(proposals: Proposals) -> Doc:
     if not proposals.items:
         return Doc("No proposals are waiting.")
-    return Doc("Proposals", tuple(section(None, *proposal_lines(p)) for p in proposals.items))
+    return Doc("Proposals", tuple(section(None, *card_lines(card)) for card in proposals.items))
 
 
 # --- the digest ---
 
-def _digest_item(item: DigestItem) -> tuple[Line, Line]:
-    head = line(bold(f"{item.rank}. {item.symbol} {_DIRECTION[item.direction]}"), f"  {_chance(item.probability)}  ",
-                _codes(item.reason_codes))
-    return head, line(item.evidence)
+# Reason codes (intelligence/signal.py lists them) as a trader reads them.
+REASON_WORDS = {
+    "DIVERGENCE_BULLISH": "the story is ahead of the tape, bullish",
+    "DIVERGENCE_BEARISH": "the story is ahead of the tape, bearish",
+    "CONFIRMED_BULLISH": "story and tape agree, bullish",
+    "CONFIRMED_BEARISH": "story and tape agree, bearish",
+    "PRICE_AHEAD_OF_STORY": "the price has already run past the story",
+    "NEGATIVE_CONFIRMATION": "the tape firmly disagrees with the story",
+    "NO_EDGE": "no clear gap between story and tape",
+    "NO_NEWS": "no news",
+    "WEAK_NARRATIVE": "no clear story",
+    "DIVERGENT_SHORT": "the story leads in recent hours",
+    "DIVERGENT_MID": "the story leads over the day",
+    "DIVERGENT_LONG": "the story leads over the past few days",
+    "ADAPTIVE_TRIGGER": "the trigger adapted to recent gaps",
+    "HYPE_CASCADE_BULLISH": "a burst of upbeat stories, damped as hype",
+    "HYPE_CASCADE_BEARISH": "a burst of gloomy stories, damped as hype",
+    "VOLUME_HEAVY": "on heavy volume",
+    "VOLUME_LIGHT": "on light volume",
+    "TAPE_ALIGNED": "the tape moves the same way on every timescale",
+    "SINGLE_SOURCE": "one outlet only",
+    "SOURCES_SPLIT": "outlets disagree",
+    "DUPLICATES_FOLDED": "repeated stories folded",
+    "ECHOED": "echoed by other outlets",
+    "PRICE_DATA_ISSUES": "gaps in the price data",
+    "CALIBRATED": "probability fitted on past calls",
+    "UNCALIBRATED": "probability not yet fitted on past calls",
+    "TRACK_RECORD_AGAINST": "past calls like this were mostly wrong",
+}
+# Context that says how a call was computed rather than what it rests on: left to /digest full.
+_QUIET = frozenset({"DIVERGENT_SHORT", "DIVERGENT_MID", "DIVERGENT_LONG", "ADAPTIVE_TRIGGER", "DUPLICATES_FOLDED",
+                    "CALIBRATED", "UNCALIBRATED"})
+
+
+def reasons_in_words(codes: Sequence[str], quiet: bool = True) -> str:
+    words = [REASON_WORDS.get(code, code.replace("_", " ").lower()) for code in codes if not (quiet and code in _QUIET)]
+    return "; ".join(words)
+
+
+def _story_line(story: Story, as_of: datetime) -> Line:
+    ago = age(as_of - story.published) if story.published is not None else "time unknown"
+    return line(italic(f"{story.source}, {ago} before: "), f"“{story.title}”")
+
+
+def _moves(item: DigestItem) -> str:
+    if item.last_price is None:
+        return ""
+    spans = ", ".join(f"{m.change:+.1%} over {m.hours:g} h" for m in item.moves)
+    return f"{item.last_price:,.6g}" + (f": {spans}" if spans else "")
+
+
+def _call_lines(item: DigestItem, as_of: datetime) -> tuple[Line, ...]:
+    """A tradeable row: the call, the price move, why, and the story it rests on."""
+    lines = [line(bold(f"{item.symbol} {_DIRECTION[item.direction]}"), f" · {_chance(item.probability)}")]
+    moves = _moves(item)
+    if moves:
+        lines.append(line(moves))
+    lines.append(line(reasons_in_words(item.reason_codes).capitalize() + "."))
+    if item.lead is not None:
+        lines.append(_story_line(item.lead, as_of))
+    return tuple(lines)
+
+
+def _holds_line(holds: Sequence[DigestItem]) -> Line:
+    """Every hold row in one line, grouped by why: "7 more on hold: SOL, XRP — no clear story; ADA — no news"."""
+    groups: dict[str, list[str]] = {}
+    for item in holds:
+        why = REASON_WORDS.get(item.reason_codes[0], "no call") if item.reason_codes else "no call"
+        groups.setdefault(why, []).append(item.symbol)
+    return line(f"{len(holds)} more on hold: " + "; ".join(f"{', '.join(symbols)} — {why}" for why, symbols in groups.items()))
+
+
+def _about(snapshot: DigestSnapshot) -> tuple[str, list[Line]]:
+    digest = snapshot.digest
+    basis = f" ({digest.as_of_basis})" if digest.as_of_basis else ""
+    about = [line(f"{digest.headline_count} headlines read; sentiment by the {digest.sentiment_backend} model.")]
+    if digest.degraded:
+        about.append(line(bold("DEGRADED: "), "; ".join(digest.problems)))
+    return f"Tracer Bullet digest as of {when(digest.as_of)}{basis}", about
+
+
+def _proposal_section(snapshot: DigestSnapshot, lines: Any) -> list[Section]:
+    if snapshot.proposal is not None:
+        return [section("Proposal", *lines(snapshot.proposal))]
+    if snapshot.outcome is not None:
+        return [section("Proposal", outcome_line(snapshot.outcome))]
+    return []
 
 
 @doc_for.register
 def digest_doc(snapshot: DigestSnapshot) -> Doc:
+    """The digest for a phone: calls first with their story and price move, holds folded into one line."""
+    title, about = _about(snapshot)
     digest = snapshot.digest
-    about = [line(f"{digest.headline_count} headlines read; sentiment by the {digest.sentiment_backend} model.")]
-    if digest.degraded:
-        about.append(line(bold("DEGRADED: "), "; ".join(digest.problems)))
-    items = [ln for item in digest.items for ln in _digest_item(item)]
+    calls = [item for item in digest.items if item.direction is not Direction.HOLD]
+    holds = [item for item in digest.items if item.direction is Direction.HOLD]
+    sections = [section(None, *about)]
+    sections += [section(None, *_call_lines(item, digest.as_of)) for item in calls]
+    if not calls:
+        sections.append(section(None, line("No call this cycle.")))
+    if holds:
+        sections.append(section(None, _holds_line(holds), line("/digest full shows every asset.")))
+    sections += _proposal_section(snapshot, compact_card_lines)
+    return Doc(title, tuple(sections), "warn" if digest.degraded else "info")
+
+
+def _full_item(item: DigestItem, as_of: datetime) -> tuple[Line, ...]:
+    head = line(bold(f"{item.rank}. {item.symbol} {_DIRECTION[item.direction]}"), f"  {_chance(item.probability)}  ",
+                _codes(item.reason_codes))
+    lines = [head, line(item.evidence)]
+    moves = _moves(item)
+    if moves:
+        lines.append(line(moves))
+    return tuple(lines)
+
+
+@doc_for.register
+def full_digest_doc(full: FullDigest) -> Doc:
+    """Every asset with its evidence line, its codes and its price move (/digest full)."""
+    snapshot = full.snapshot
+    title, about = _about(snapshot)
+    items = [ln for item in snapshot.digest.items for ln in _full_item(item, snapshot.digest.as_of)]
     sections = [section(None, *about), section("Signals", *items) if items else section(None, line("No signals this cycle."))]
-    if snapshot.proposal is not None:
-        sections.append(section("Proposal", *proposal_lines(snapshot.proposal)))
-    elif snapshot.outcome is not None:
-        sections.append(section("Proposal", outcome_line(snapshot.outcome)))
-    basis = f" ({digest.as_of_basis})" if digest.as_of_basis else ""
-    return Doc(f"Tracer Bullet digest as of {when(digest.as_of)}{basis}", tuple(sections), "warn" if digest.degraded else "info")
+    sections += _proposal_section(snapshot, card_lines)
+    return Doc(title, tuple(sections), "warn" if snapshot.digest.degraded else "info")
 
 
 @doc_for.register
@@ -131,6 +316,14 @@ def status_doc(report: StatusReport) -> Doc:
         line(f"Last run: {when(report.last_run)}"
              + (f" ({report.last_run_status}, data as of {when(report.last_as_of)})" if report.last_run else "")),
     ]
+    if report.account is not None:
+        a = report.account
+        share = f" ({a.exposure_share:.0%} of equity)" if a.exposure_share is not None else ""
+        held = ", ".join(a.positions) if a.positions else "none"
+        lines.append(line(f"Equity {a.equity:,.2f} USD; open positions: {held}; exposure {a.gross_exposure:,.0f} USD"
+                          f"{share} (as of {when(a.seen_at)})"))
+    else:
+        lines.append(line("Account: not looked at yet (/pnl asks the broker)."))
     if report.problems:
         lines.append(line(bold("Problems in the last run: "), "; ".join(report.problems)))
     sections = [section(None, *lines)]
@@ -162,18 +355,31 @@ def state_change_doc(change: StateChange) -> Doc:
 
 # --- the account ---
 
-def _position_line(p: PositionView) -> Line:
-    price = f", now {p.market_price:,.6g}" if p.market_price is not None else ", no price"
-    return line(bold(f"{p.symbol} {p.side} {p.quantity:.6g}"), f" at {p.avg_price:,.6g}{price}",
-                f"; value {_money(p.market_value)}, unrealised {_money(p.unrealized_pnl)}",
-                italic(f" (stale: last seen {when(p.seen_at)}, the broker cannot be reached)") if p.stale else "")
+def _position_lines(held: PositionLine) -> tuple[Line, ...]:
+    p = held.position
+    head = line(bold(f"{p.symbol} {p.side} {p.quantity:.6g}"), f" from {p.avg_price:,.6g}")
+    if p.market_price is not None:
+        move = (p.market_price / p.avg_price - 1) * (1 if p.side == "long" else -1) if p.avg_price else 0.0
+        now = line(f"now {p.market_price:,.6g} ({move:+.1%}), value {_money(p.market_value)}, "
+                   f"unrealised {p.unrealized_pnl:+,.2f} USD" if p.unrealized_pnl is not None else
+                   f"now {p.market_price:,.6g}, value {_money(p.market_value)}")
+    else:
+        now = line("no current price")
+    levels = []
+    if held.stop_price is not None:
+        levels.append(f"stop {held.stop_price:,.6g}")
+    if held.target_price is not None:
+        levels.append(f"target {held.target_price:,.6g}")
+    guard = line(", ".join(levels) if levels else "no bracket working on it")
+    stale = (line(italic(f"Stale: last seen {when(p.seen_at)}; the broker cannot be reached.")),) if p.stale else ()
+    return (head, now, guard, *stale)
 
 
 @doc_for.register
 def positions_doc(positions: Positions) -> Doc:
     if not positions.items:
         return Doc("No open positions.")
-    return Doc("Open positions", (section(None, *(_position_line(p) for p in positions.items)),))
+    return Doc("Open positions", tuple(section(None, *_position_lines(held)) for held in positions.items))
 
 
 @doc_for.register
@@ -191,20 +397,31 @@ def pnl_doc(pnl: PnlView) -> Doc:
     return Doc("Profit and loss", (section(None, *lines),), "warn" if pnl.stale else "info")
 
 
-def _order_line(o: OrderView) -> Line:
-    price = o.limit_price or o.stop_price
+ORDER_ROLES = {"entry": "entry", "take_profit": "take-profit (bracket)", "stop_loss": "stop-loss (bracket)"}
+ORDER_STATES = {"pending_submit": "being sent", "new": "open", "partially_filled": "partly filled", "held": "held",
+                "filled": "filled", "canceled": "cancelled", "expired": "expired", "rejected": "rejected",
+                "failed": "failed"}
+
+
+def _order_line(o: OrderView) -> tuple[Line, ...]:
+    price = o.limit_price if o.order_type == "limit" else o.stop_price if o.order_type == "stop" else None
     at = f" at {price:,.6g}" if price else ""
-    filled = f", filled {o.filled_quantity:.6g} at {o.filled_avg_price:,.6g}" if o.filled_avg_price else ""
-    return line(bold(f"#{o.id} {o.side.upper()} {o.quantity:.6g} {o.symbol}"),
-                f" {o.order_type} {o.role}{at}, proposal #{o.proposal_id}: {o.status}{filled}",
-                italic(f" ({o.error})") if o.error else "")
+    role = ORDER_ROLES.get(o.role, o.role.replace("_", " "))
+    head = line(bold(f"{o.side.upper()} {o.quantity:.6g} {o.symbol}"), f" {o.order_type}{at}, {role}")
+    state = ORDER_STATES.get(o.status, o.status)
+    filled = f" {o.filled_quantity:.6g} at {o.filled_avg_price:,.6g}" if o.filled_avg_price else ""
+    whose = f"for proposal #{o.proposal_id}" if o.proposal_id is not None else "not from a proposal"
+    detail = line(f"Order {o.id} {whose}: {state}{filled}; placed {when(o.created_at)}",
+                  f", last change {when(o.updated_at)}" if o.updated_at != o.created_at else "",
+                  italic(f" ({o.error})") if o.error else "")
+    return head, detail
 
 
 @doc_for.register
 def orders_doc(orders: Orders) -> Doc:
     if not orders.items:
         return Doc("No orders yet.")
-    return Doc("Orders", (section(None, *(_order_line(o) for o in orders.items)),))
+    return Doc("Orders, newest first", tuple(section(None, *_order_line(o)) for o in orders.items))
 
 
 @doc_for.register

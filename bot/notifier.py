@@ -4,9 +4,10 @@ adds what needs the operator service."""
 from __future__ import annotations
 
 import logging
-import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from bot import messages as docs
 from bot.actions import Button, proposal_buttons
@@ -17,7 +18,7 @@ from config import Settings
 from service.chat_ops import SubscriptionView
 from service.operator import OperatorService
 from trading.alerts import Alert, LogNotifier
-from trading.views import ProposalView
+from service.proposal_card import ProposalCard
 
 if TYPE_CHECKING:  # eval pulls in numpy and matplotlib; only the type is needed here
     from eval.summary import WeeklySummary
@@ -25,7 +26,6 @@ if TYPE_CHECKING:  # eval pulls in numpy and matplotlib; only the type is needed
 log = logging.getLogger(__name__)
 # Alerts Discord mirrors (the backup channel sees every one of these, not only on failure).
 MIRRORED = frozenset({"proposal", "fill", "halt", "guard_breach", "error", "reconciliation"})
-_PROPOSAL_KEY = re.compile(r"^proposal[:#](\d+)$")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,11 @@ class Audience:
     def from_settings(cls, settings: Settings) -> Audience:
         return cls(settings.telegram_token is not None, settings.discord_webhook_url is not None,
                    tuple(settings.telegram_operators), tuple(settings.telegram_subscribers))
+
+
+# Alerts raised while a chat command runs wait here until its answer is queued: an operator reads "Done"
+# before "Order filled", not the other way round. asyncio.to_thread copies the context into the worker.
+_HELD: ContextVar[list[Alert] | None] = ContextVar("held_alerts", default=None)
 
 
 class ChatAlerts:
@@ -71,14 +76,30 @@ class ChatAlerts:
             queued += self.outbox.put(discord_envelope(doc, key, kind))
         return queued
 
+    @contextmanager
+    def held(self) -> Iterator[list[Alert]]:
+        """Alerts raised inside the block are kept; the caller sends them with `release` once it answered."""
+        held: list[Alert] = []
+        token = _HELD.set(held)
+        try:
+            yield held
+        finally:
+            _HELD.reset(token)
+
+    def release(self, held: list[Alert]) -> None:
+        for alert in held:
+            self.alert(alert)
+
     def alert(self, alert: Alert) -> None:
         """Notifier: operators on Telegram, mirrored to Discord; the same key is delivered once."""
+        waiting = _HELD.get()
+        if waiting is not None:
+            waiting.append(alert)
+            return
         if not (self.telegram or self.discord):
             self._fallback.alert(alert)
             return
-        match = _PROPOSAL_KEY.match(alert.key)
-        buttons = proposal_buttons(int(match.group(1))) if alert.kind == "proposal" and match else ()
-        if self._to_operators(docs.alert_doc(alert), alert.key, alert.kind, buttons):
+        if self._to_operators(docs.alert_doc(alert), alert.key, alert.kind):
             self.wake()
 
 
@@ -90,17 +111,17 @@ class ChatPublisher(ChatAlerts):
         super().__init__(alerts.audience, alerts.outbox, alerts.wake)
         self.service = service
 
-    def proposal(self, view: ProposalView) -> None:
-        """A new proposal to every operator, with [Approve] [Reject] [½×] [2×]."""
-        if self._to_operators(docs.proposal_doc(view), f"proposal:{view.id}", "proposal", proposal_buttons(view.id)):
+    def proposal(self, card: ProposalCard) -> None:
+        """A new proposal to every operator, as a card to decide on, with its bound buttons."""
+        if self._to_operators(docs.proposal_doc(card), f"proposal:{card.proposal.id}", "proposal", proposal_buttons(card)):
             self.wake()
 
     def cycle_finished(self, run_id: int, proposal_id: int | None) -> None:
         """After a cycle: its proposal to the operators, its strong signals to those who want them at once."""
         if proposal_id is not None:
-            found = [p for p in self.service.proposals(include_closed=True) if p.id == proposal_id]
-            if found and found[0].status == "proposed":
-                self.proposal(found[0])
+            card = self.service.proposal_card(proposal_id)
+            if card is not None and card.proposal.status == "proposed":
+                self.proposal(card)
         if not self.telegram:
             return
         queued = 0

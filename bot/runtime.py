@@ -167,7 +167,8 @@ def build_runtime(settings: Settings, sessions: Sessions, clock: Callable[[], da
     alerts = ChatAlerts(Audience.from_settings(settings), outbox, worker.wake)
     app = build_app(settings, sessions=sessions, clock=clock, notifier=alerts)
     publisher = ChatPublisher(alerts, app.service)
-    application = build_application(settings, app.service, outbox, worker.wake) if settings.telegram_token else None
+    application = (build_application(settings, app.service, outbox, worker.wake, alerts)
+                   if settings.telegram_token else None)
     if application is not None:
         # Sending needs no getMe first: while Telegram is unreachable at start, deliveries fail like any
         # other outage (Discord hears of it, digests go there) instead of waiting unseen.

@@ -22,6 +22,7 @@ from service.operator import OperatorService
 from bot.actions import Actions, Caller, Reply
 from bot.chat_order import PerChatOrder
 from bot.envelopes import remove_buttons_envelope, telegram_envelope, telegram_photo_envelope
+from bot.notifier import Audience, ChatAlerts
 from bot.outbox import Envelope, Outbox
 from bot.reply_writer import ReplyWriter
 from redaction import register_secrets
@@ -56,10 +57,12 @@ def caller_role(settings: Settings, service: OperatorService, user: User | None,
 
 
 class TelegramHandlers:
-    def __init__(self, settings: Settings, service: OperatorService, outbox: Outbox, wake: Callable[[], None]) -> None:
+    def __init__(self, settings: Settings, service: OperatorService, outbox: Outbox, wake: Callable[[], None],
+                 alerts: ChatAlerts) -> None:
         self.settings = settings
         self.service = service
-        self.actions = Actions(service)
+        self.alerts = alerts
+        self.actions = Actions(service, account_in_groups=settings.account_in_groups)
         self.writer = ReplyWriter(outbox)
         self.wake = wake
         # Chats are handled side by side (PerChatOrder), so a burst of /status does not queue behind one
@@ -69,7 +72,8 @@ class TelegramHandlers:
     def _caller(self, update: Update) -> Caller:
         user, chat = update.effective_user, update.effective_chat
         role = caller_role(self.settings, self.service, user, chat)
-        return Caller(CHANNEL, user.id if user else None, chat.id if chat else None, role)
+        group = chat is not None and chat.type != ChatType.PRIVATE
+        return Caller(CHANNEL, user.id if user else None, chat.id if chat else None, role, group)
 
     async def _answer(self, update: Update, reply: Reply, record: CommandRecord | None = None,
                       extra: tuple[Envelope, ...] = ()) -> None:
@@ -92,26 +96,27 @@ class TelegramHandlers:
         if target and target.lower() != (context.bot.username or "").lower():
             return  # "/status@SomeOtherBot" in a group is not for us
         name, caller = name.lower(), self._caller(update)
-        if self.actions.reads_only(name):
-            reply, record = self.actions.handle(caller, name, words[1:])
-        else:
-            async with self._turn:
-                if self.actions.runs_long(caller, name):  # the broker or the evaluation: keep the loop free meanwhile
-                    reply, record = await asyncio.to_thread(self.actions.handle, caller, name, words[1:])
-                else:
-                    reply, record = self.actions.handle(caller, name, words[1:])
+        with self.alerts.held() as held:  # a fill raised by /approve is told after its "Done"
+            if self.actions.reads_only(name):
+                reply, record = self.actions.handle(caller, name, words[1:])
+            else:
+                async with self._turn:
+                    if self.actions.runs_long(caller, name):  # the broker or the evaluation: keep the loop free
+                        reply, record = await asyncio.to_thread(self.actions.handle, caller, name, words[1:])
+                    else:
+                        reply, record = self.actions.handle(caller, name, words[1:])
         await self._answer(update, reply, record)
+        self.alerts.release(held)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None:
             return
         caller, data = self._caller(update), query.data or ""
-        async with self._turn:
-            if self.actions.runs_long(caller, data.split(":", 1)[0]):
+        # A press may stand for any command (a confirmation names it only in the store): off the loop, always.
+        with self.alerts.held() as held:
+            async with self._turn:
                 reply = await asyncio.to_thread(self.actions.press, caller, data)
-            else:
-                reply = self.actions.press(caller, data)
         try:  # the toast only stops the button's spinner; the answer itself goes through the outbox
             await query.answer(reply.doc.title[:190])
         except TelegramError as exc:
@@ -122,6 +127,7 @@ class TelegramHandlers:
             chat_id = update.effective_chat.id
             extra = (remove_buttons_envelope(chat_id, message.message_id, f"unbutton:{message.message_id}"),)
         await self._answer(update, reply, extra=extra)
+        self.alerts.release(held)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("handling a Telegram update failed: %s", context.error, exc_info=context.error)
@@ -150,7 +156,7 @@ async def register_menus(application: TelegramApp, settings: Settings) -> None:
 
 
 def build_application(settings: Settings, service: OperatorService, outbox: Outbox,
-                      wake: Callable[[], None] = lambda: None) -> TelegramApp:
+                      wake: Callable[[], None] = lambda: None, alerts: ChatAlerts | None = None) -> TelegramApp:
     """The configured Application (not started): handlers, rate limiter, timeouts, Bot API URL."""
     if settings.telegram_token is None:
         raise ValueError("TB_TELEGRAM_TOKEN is not set")
@@ -172,7 +178,8 @@ def build_application(settings: Settings, service: OperatorService, outbox: Outb
         .job_queue(None)  # scheduling is the caller's (serve's) business, not a second scheduler in here
         .build()
     )
-    handlers = TelegramHandlers(settings, service, outbox, wake)
+    alerts = alerts or ChatAlerts(Audience.from_settings(settings), outbox, wake)
+    handlers = TelegramHandlers(settings, service, outbox, wake, alerts)
     # One handler for every command, known or not: an unknown one gets an answer (and a log line) too.
     application.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, handlers.on_command))
     application.add_handler(CallbackQueryHandler(handlers.on_button))

@@ -17,6 +17,7 @@ from service.commands import Arg, CommandSpec, for_channel, parse_count, parse_i
 
 if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
     from config import Settings
+    from service.proposal_card import ProposalCard
 
 NEEDS_CONFIRMATION = 3
 
@@ -79,6 +80,7 @@ def run_command(spec: CommandSpec, settings: Settings, args: argparse.Namespace)
 def json_form(result: Any) -> Any:
     """The JSON document a command prints: the answer's own fields, lists as lists."""
     from service.operator import StateChange, StatusReport
+    from service.results import Positions, Proposals
     from trading.views import ReconcileView
 
     if isinstance(result, StatusReport):
@@ -87,8 +89,21 @@ def json_form(result: Any) -> Any:
         return {"before": result.before, "trading_state": result.after, "changed": result.changed}
     if isinstance(result, ReconcileView):
         return {**jsonable(result), "clean": result.clean}
+    if isinstance(result, Proposals):
+        return [card_json(card) for card in result.items]
+    if isinstance(result, Positions):
+        return [{**jsonable(held.position), "stop_price": held.stop_price, "target_price": held.target_price}
+                for held in result.items]
     items = getattr(result, "items", None)
     return items if isinstance(items, tuple) else result
+
+
+def card_json(card: ProposalCard) -> dict[str, Any]:
+    """A proposal card as one flat object: the proposal's own fields first (id, symbol, side, status...)."""
+    fields = jsonable(card)
+    return {**fields.pop("proposal"), **{k: v for k, v in fields.items() if k != "horizon"},
+            "horizon_hours": card.horizon.total_seconds() / 3600, "risk_share": card.risk_share,
+            "version": card.proposal.version}
 
 
 def exit_code(result: Any) -> int:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Sequence
 
 from eval.artifacts import run_directory, write_artifacts
 from eval.pipeline import resolve_store, store_report
+from eval.resolve import Resolution
 from eval.render import verdict
 from eval.report import EvalReport, build_report
 from intelligence.types import BarSource
@@ -16,6 +18,9 @@ from eval.trades import TradeSummary
 from storage.db import Sessions
 
 WEEK = timedelta(days=7)
+# Calibration error is a sentence, not a figure, until the occupied bins hold this many calls each: one
+# signal in a bin makes its error 0% or 100% whatever the engine's quality.
+MIN_PER_BIN = 10
 BASELINE_LABELS = {"climatology": "the base rate", "price_only": "price alone", "sentiment_only": "news alone"}
 
 
@@ -61,12 +66,29 @@ def _overall_lines(overall: EvalReport) -> tuple[str, ...]:
     others = ", ".join(f"{BASELINE_LABELS[name]} {s.brier:.3f}" for name, s in overall.baselines.items()
                        if name != "climatology")
     lines.append(f"Brier of the other baselines: {others} (lower is better).")
-    lines.append(f"Calibration error {overall.engine.ece:.1%}: the picture shows said against happened.")
+    lines.append(_calibration_line(overall))
     if not overall.note:
         lines.append(verdict(overall))
     if overall.counts.open:
         lines.append(f"{plural(overall.counts.open, 'signal')} still inside the horizon.")
     return tuple(lines)
+
+
+def _calibration_line(report: EvalReport) -> str:
+    assert report.engine is not None
+    occupied = [b.count for b in report.calibration if b.count]
+    if occupied and min(occupied) >= MIN_PER_BIN:
+        return f"Calibration error {report.engine.ece:.1%}: the picture shows said against happened."
+    return (f"Too few resolved calls to measure calibration yet (it needs {MIN_PER_BIN} in every probability "
+            "band used); the picture shows said against happened so far.")
+
+
+def market_time(resolutions: Sequence[Resolution], now: datetime) -> datetime:
+    """The signals' own clock: the latest exit or as-of they reached, never after the wall clock. A store of
+    last year's signals has its "this week" in last year, not in a week with none of them."""
+    moments = [r.outcome.exit_time for r in resolutions if r.outcome is not None]
+    moments += [r.signal.as_of for r in resolutions]
+    return min(max(moments), now) if moments else now
 
 
 def _trades_lines(trades: TradeSummary | None) -> tuple[str, ...]:
@@ -80,11 +102,15 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def compose(week: EvalReport, overall: EvalReport, now: datetime, artifacts: Path | None, photo: bytes | None) -> WeeklySummary:
-    """The message from two reports: pure, so what chat shows is tested without a scheduler or a bot."""
-    start = (now - WEEK).strftime("%d %b")
+def compose(week: EvalReport, overall: EvalReport, now: datetime, artifacts: Path | None, photo: bytes | None,
+            market_now: datetime | None = None) -> WeeklySummary:
+    """The message from two reports: pure, so what chat shows is tested without a scheduler or a bot. The week
+    is the signals' own (ending at `market_now`); the key stays the wall clock's, one summary per week."""
+    end = market_now or now
+    start = (end - WEEK).strftime("%d %b")
+    own = "" if now - end < timedelta(days=1) else ", the signals' latest week"
     sections: tuple[SummarySection, ...] = (
-        SummarySection(f"This week ({start} to {now:%d %b %Y})", _week_lines(week)),
+        SummarySection(f"Week of {start} to {end:%d %b %Y}{own}", _week_lines(week)),
         SummarySection("Since the first signal", _overall_lines(overall)),
         SummarySection("Approved trades", _trades_lines(overall.trades)),
     )
@@ -98,9 +124,10 @@ def build_weekly_summary(sessions: Sessions, bars: BarSource, now: datetime, run
     """Resolve what can be resolved, write the evaluation run, and summarise it."""
     resolutions, duplicates = resolve_store(sessions, bars, now)
     overall = store_report(sessions, resolutions, duplicates, now)
-    week = build_report(resolutions, "the store's signals, past week", now, resolved_after=now - WEEK)
+    end = market_time(resolutions, now)
+    week = build_report(resolutions, "the store's signals, their latest week", now, resolved_after=end - WEEK)
     directory = write_artifacts(overall, run_directory(runs_dir, now))
-    return compose(week, overall, now, directory, (directory / "reliability.png").read_bytes())
+    return compose(week, overall, now, directory, (directory / "reliability.png").read_bytes(), end)
 
 
 def failure_summary(now: datetime, reason: str) -> WeeklySummary:

@@ -1,14 +1,33 @@
 """The digest model: what every channel renders, in the same order with the same facts."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, Sequence, TypeVar
+from typing import Any, Mapping, Protocol, Sequence, TypeVar
 
 from intelligence.assets import CATALOGUE
 from intelligence.evidence import evidence_line
+from intelligence.features import signal_features
 from intelligence.signal import Signal
 from intelligence.types import Direction
+
+
+@dataclass(frozen=True)
+class Story:
+    """A headline as a digest quotes it: who said it, what, and when."""
+
+    source: str
+    title: str
+    published: datetime | None
+
+
+@dataclass(frozen=True)
+class Move:
+    """A simple return over a span of hours, ending at the last close."""
+
+    hours: float
+    change: float
 
 
 @dataclass(frozen=True)
@@ -21,6 +40,9 @@ class DigestItem:
     conviction: float
     reason_codes: tuple[str, ...]
     evidence: str
+    last_price: float | None = None
+    moves: tuple[Move, ...] = ()  # longest span first
+    lead: Story | None = None  # the story the call rests on most (or, for a hold, the loudest)
 
 
 @dataclass(frozen=True)
@@ -56,6 +78,45 @@ def rank_signals(signals: Sequence[R]) -> list[R]:
     return sorted(signals, key=lambda s: (not s.actionable, -s.conviction, s.symbol))
 
 
+# A story is quoted beside the lead only if it pushes at least this share as hard as the lead does.
+LEAD_SHARE = 1 / 3
+
+
+def lead_stories(features: Mapping[str, Any], sign: int, limit: int = 1) -> tuple[Story, ...]:
+    """The headlines that push the narrative hardest the way `sign` says (+1 up, -1 down, 0 either way)."""
+    def pushes(story: Mapping[str, Any]) -> bool:
+        polarity = story.get("polarity", 0.0)
+        return bool(polarity) if sign == 0 else sign * polarity > 0
+
+    pushing = [h for h in features.get("narrative", {}).get("headlines", []) if pushes(h)]
+    def push(story: Mapping[str, Any]) -> float:
+        return abs(story.get("polarity", 0.0) * story.get("weight", 0.0))
+
+    pushing.sort(key=lambda h: -push(h))
+    pushing = [h for h in pushing if push(h) >= LEAD_SHARE * push(pushing[0])]
+    return tuple(Story(h.get("source", "?"), h.get("title", ""),
+                       datetime.fromisoformat(h["published"]) if h.get("published") else None) for h in pushing[:limit])
+
+
+def price_moves(features: Mapping[str, Any]) -> tuple[float | None, tuple[Move, ...]]:
+    """The last close and the simple return over each timescale, longest first."""
+    price = features.get("price", {})
+    spans, returns = price.get("timescale_hours", {}), price.get("returns", {})
+    moves = sorted((Move(float(spans[name]), math.expm1(value)) for name, value in returns.items()
+                    if name in spans and value is not None and math.isfinite(value)), key=lambda m: -m.hours)
+    return price.get("last_close"), tuple(moves)
+
+
+def digest_item(rank: int, symbol: str, name: str, direction: Direction, probability: float | None, conviction: float,
+                reason_codes: tuple[str, ...], evidence: str, features: Mapping[str, Any]) -> DigestItem:
+    """One row, with the price and the lead story taken from the signal's stored numbers."""
+    last, moves = price_moves(features)
+    sign = {Direction.BUY: 1, Direction.SELL: -1}.get(direction, 0)
+    lead = lead_stories(features, sign)
+    return DigestItem(rank, symbol, name, direction, probability, conviction, reason_codes, evidence, last, moves,
+                      lead[0] if lead else None)
+
+
 def build_digest(
     signals: Sequence[Signal],
     as_of: datetime,
@@ -64,16 +125,8 @@ def build_digest(
     problems: Sequence[str] = (),
 ) -> Digest:
     items = tuple(
-        DigestItem(
-            rank=i,
-            symbol=s.symbol,
-            name=CATALOGUE[s.symbol].name if s.symbol in CATALOGUE else s.symbol,
-            direction=s.direction,
-            probability=s.probability,
-            conviction=s.conviction,
-            reason_codes=s.reason_codes,
-            evidence=evidence_line(s),
-        )
+        digest_item(i, s.symbol, CATALOGUE[s.symbol].name if s.symbol in CATALOGUE else s.symbol, s.direction,
+                    s.probability, s.conviction, s.reason_codes, evidence_line(s), signal_features(s, 1.0))
         for i, s in enumerate(rank_signals(signals), start=1)
     )
     return Digest(as_of, sentiment_backend, headline_count, items, tuple(problems))

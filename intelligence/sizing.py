@@ -51,3 +51,10 @@ def suggest_size(signal: Signal, equity: float, risk_per_trade: float, bars_per_
     stop = stop_distance(signal.price.volatility, bars_per_horizon)
     notional = min(equity * risk_per_trade * units / stop, equity * MAX_POSITION_FRACTION)
     return SizeSuggestion(units, notional, notional / signal.price.last_close, stop)
+
+
+def bracket_prices(price: float, side: str, stop_distance: float, take_profit_ratio: float) -> tuple[float, float]:
+    """(stop, target) around an entry at `price`: the stop `stop_distance` against the trade, the target
+    `take_profit_ratio` times as far in its favour. One formula for the order and for what the trader reads."""
+    sign = 1 if side == "buy" else -1
+    return price * (1 - sign * stop_distance), price * (1 + sign * stop_distance * take_profit_ratio)

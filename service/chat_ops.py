@@ -5,22 +5,26 @@ every chat adapter (Telegram, Discord, the command line) reads the same data.
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from typing import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from intelligence.assets import CATALOGUE
-from intelligence.digest import Digest, DigestItem, rank_signals
+from intelligence.digest import Digest, digest_item, rank_signals
 from intelligence.types import Direction
-from storage.chat_models import ChatCommandLog, ChatSubscription
+from storage.chat_models import ChatCommandLog, ChatConfirmation, ChatSubscription
 from storage.db import Sessions
+from storage.statements import rows_changed
 from storage.models import ProposalRow, Run, SignalRow
 from service.commands import Role, UsageError
 from trading import audit
 from trading.proposal_builder import ProposalOutcome
-from trading.views import ProposalView, proposal_view
+from service.proposal_card import ProposalCard, build_cards
+from trading.views import ProposalView
 
 
 class SubscriptionError(UsageError):
@@ -166,35 +170,37 @@ def run_signals(sessions: Sessions, run_id: int) -> list[SignalView]:
 class DigestSnapshot:
     run_id: int
     digest: Digest
-    proposal: ProposalView | None  # the run's trade proposal, as it stands now
+    proposal: ProposalCard | None  # the run's trade proposal, as it stands now
     outcome: ProposalOutcome | None = None  # why the run proposed or did not (known to the run itself)
 
 
-def run_digest(sessions: Sessions, run_id: int) -> DigestSnapshot | None:
-    """A finished run's digest, rebuilt from what it stored."""
+def run_digest(sessions: Sessions, run_id: int, take_profit_ratio: float, fallback_equity: float | None,
+               as_of_basis: str = "", outcome: ProposalOutcome | None = None) -> DigestSnapshot | None:
+    """A finished run's digest, rebuilt from what it stored: the same rows whichever channel asks."""
     with sessions() as session:
         run = session.get(Run, run_id)
         if run is None or run.as_of is None:
             return None
-        signals = [_signal_view(r) for r in session.scalars(select(SignalRow).where(SignalRow.run_id == run.id))]
-        proposal = session.scalars(
-            select(ProposalRow).where(ProposalRow.signal_id.in_([s.id for s in signals])).order_by(ProposalRow.id.desc())
-        ).first()
+        rows = list(session.scalars(select(SignalRow).where(SignalRow.run_id == run.id)))
+        by_id = {row.id: row for row in rows}
         items = tuple(
-            DigestItem(rank, s.symbol, CATALOGUE[s.symbol].name if s.symbol in CATALOGUE else s.symbol,
-                       s.direction, s.probability, s.conviction, s.reason_codes, s.evidence)
-            for rank, s in enumerate(rank_signals(signals), start=1)
+            digest_item(rank, s.symbol, CATALOGUE[s.symbol].name if s.symbol in CATALOGUE else s.symbol, s.direction,
+                        s.probability, s.conviction, s.reason_codes, s.evidence, by_id[s.id].features or {})
+            for rank, s in enumerate(rank_signals([_signal_view(r) for r in rows]), start=1)
         )
-        digest = Digest(run.as_of, run.sentiment_backend, run.headline_count, items, tuple(run.problems))
-        return DigestSnapshot(run.id, digest, proposal_view(proposal) if proposal is not None else None)
+        proposal = session.scalars(
+            select(ProposalRow).where(ProposalRow.signal_id.in_(list(by_id))).order_by(ProposalRow.id.desc())).first()
+        card = build_cards(session, [proposal], take_profit_ratio, fallback_equity)[0] if proposal is not None else None
+        digest = Digest(run.as_of, run.sentiment_backend, run.headline_count, items, tuple(run.problems), as_of_basis)
+        return DigestSnapshot(run.id, digest, card, outcome)
 
 
-def latest_digest(sessions: Sessions) -> DigestSnapshot | None:
+def latest_digest(sessions: Sessions, take_profit_ratio: float, fallback_equity: float | None) -> DigestSnapshot | None:
     """The digest of the newest finished run."""
     with sessions() as session:
         run_id = session.scalar(
             select(Run.id).where(Run.status.in_(("ok", "degraded")), Run.as_of.is_not(None)).order_by(Run.id.desc()).limit(1))
-    return run_digest(sessions, run_id) if run_id is not None else None
+    return run_digest(sessions, run_id, take_profit_ratio, fallback_equity) if run_id is not None else None
 
 
 @dataclass(frozen=True)
@@ -220,3 +226,59 @@ def command_log_row(now: datetime, record: CommandRecord) -> ChatCommandLog:
 def log_command(sessions: Sessions, now: datetime, record: CommandRecord) -> None:
     with sessions.begin() as session:
         session.add(command_log_row(now, record))
+
+
+# --- confirmations asked in chat, kept server-side (storage/chat_models.ChatConfirmation) ---
+
+CONFIRMATION_TTL = timedelta(minutes=15)  # a question nobody answers goes stale; a proposal's expiry may be sooner
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    token: str
+    user_id: int | None
+    command: str
+    arguments: tuple[str, ...]
+    proposal_id: int | None
+    proposal_version: str | None
+
+
+def ask_confirmation(sessions: Sessions, now: datetime, user_id: int | None, chat_id: int | None, command: str,
+                     arguments: Sequence[str], proposal: ProposalView | None) -> str:
+    """Keep the question; returns its token (what the Confirm and Cancel buttons carry)."""
+    token = secrets.token_urlsafe(9)  # 12 characters
+    expires = now + CONFIRMATION_TTL
+    if proposal is not None:
+        expires = min(expires, proposal.expires_at)
+    with sessions.begin() as session:
+        session.add(ChatConfirmation(token=token, user_id=user_id, chat_id=chat_id, command=command,
+                                     arguments=list(arguments), proposal_id=proposal.id if proposal else None,
+                                     proposal_version=proposal.version if proposal else None, state="pending",
+                                     created_at=now, expires_at=expires))
+    return token
+
+
+def answer_confirmation(sessions: Sessions, token: str, user_id: int | None, now: datetime,
+                        cancel: bool = False) -> Confirmation | str:
+    """Take the question's answer once: the Confirmation to carry out, or why not (a sentence)."""
+    with sessions.begin() as session:
+        row = session.get(ChatConfirmation, token)
+        if row is None:
+            return "That button is not valid any more."
+        if row.user_id is not None and row.user_id != user_id:
+            return "Only the operator who asked can answer this confirmation."
+        if row.state != "pending":
+            return f"That confirmation was already {row.state}; nothing was changed."
+        if cancel:
+            row.state = "cancelled"
+            return "Cancelled: nothing was changed."
+        if now >= row.expires_at:
+            row.state = "cancelled"
+            return "That confirmation has expired; nothing was changed."
+        taken = rows_changed(session, update(ChatConfirmation)
+                             .where(ChatConfirmation.token == token, ChatConfirmation.state == "pending")
+                             .values(state="used").execution_options(synchronize_session=False))
+        if not taken:
+            return "That confirmation was already answered; nothing was changed."
+        return Confirmation(row.token, row.user_id, row.command, tuple(row.arguments), row.proposal_id,
+                            row.proposal_version)

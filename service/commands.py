@@ -84,6 +84,7 @@ class CommandSpec:
     slow: bool = False  # may block on the network or heavy work: run off the event loop
     button: bool = False  # may arrive as a button press ("name:arg:...")
     confirmable: bool = False  # a risky case answers "please confirm"; the same call with confirm=True goes ahead
+    account: bool = False  # shows the account's figures: answered in groups only with TB_ACCOUNT_IN_GROUPS
 
     def usage(self, prefix: str = "/") -> str:
         parts = []
@@ -195,9 +196,12 @@ def _status(s: OperatorService, c: Call) -> Any:
 
 
 def _digest(s: OperatorService, c: Call) -> Any:
-    from service.results import NoDigest
+    from service.results import FullDigest, NoDigest
 
-    return s.digest_now() or NoDigest()
+    snapshot = s.digest_now()
+    if snapshot is None:
+        return NoDigest()
+    return FullDigest(snapshot) if c.args.get("full") else snapshot
 
 
 def _signals(s: OperatorService, c: Call) -> Any:
@@ -228,7 +232,7 @@ def _unsubscribe(s: OperatorService, c: Call) -> Any:
 def _proposals(s: OperatorService, c: Call) -> Any:
     from service.results import Proposals
 
-    return Proposals(tuple(s.proposals(include_closed=bool(c.args.get("all")))))
+    return Proposals(tuple(s.proposal_cards(include_closed=bool(c.args.get("all")))))
 
 
 def _approve(s: OperatorService, c: Call) -> Any:
@@ -246,7 +250,7 @@ def _size(s: OperatorService, c: Call) -> Any:
 def _positions(s: OperatorService, c: Call) -> Any:
     from service.results import Positions
 
-    return Positions(tuple(s.positions()))
+    return Positions(tuple(s.position_lines()))
 
 
 def _pnl(s: OperatorService, c: Call) -> Any:
@@ -283,7 +287,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", "introduce the bot and show your user id", _R.STRANGER, _intro, channels=_CHAT, reads_only=True),
     CommandSpec("help", "the commands you may use", _R.STRANGER, _help, channels=_CHAT, reads_only=True),
     CommandSpec("status", "trading state, mode, last run, pending proposals", _R.READER, _status, reads_only=True),
-    CommandSpec("digest", "the latest digest", _R.READER, _digest, reads_only=True),
+    CommandSpec("digest", "the latest digest; `full` for every asset with its evidence", _R.READER, _digest,
+                (Arg("full", "flag", "every asset with its evidence line", required=False, default=False),),
+                reads_only=True),
     CommandSpec("signals", "recent BUY/SELL signals", _R.READER, _signals, reads_only=True),
     # Not reads_only: it resolves outcomes and writes the evaluation's files.
     CommandSpec("eval", "the latest evaluation summary", _R.READER, _eval, channels=_CHAT, slow=True),
@@ -301,10 +307,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("size", "resize a proposal: X = quantity (0.25), % of equity (5%) or multiplier (0.5x)", _R.OPERATOR,
                 _size, (_ID, Arg("x", "word", "0.25 (quantity), 5% (of equity) or 0.5x (of the suggestion)", example="0.5x")),
                 slow=True, button=True, confirmable=True),
-    CommandSpec("positions", "open positions at the broker", _R.OPERATOR, _positions, slow=True),
-    CommandSpec("pnl", "equity, today's P&L, realised and unrealised, drawdown", _R.OPERATOR, _pnl, slow=True),
+    CommandSpec("positions", "open positions with their stop, target and unrealised P&L", _R.OPERATOR, _positions,
+                slow=True, account=True),
+    CommandSpec("pnl", "equity, today's P&L, realised and unrealised, drawdown", _R.OPERATOR, _pnl, slow=True,
+                account=True),
     CommandSpec("orders", "recent orders, newest first (entries and bracket legs)", _R.OPERATOR, _orders,
-                (Arg("limit", "count", "how many (default 50)", required=False, default=50),), slow=True),
+                (Arg("limit", "count", "how many (default 50)", required=False, default=50),), slow=True, account=True),
     CommandSpec("pause", "halt trading: no proposals, no orders", _R.OPERATOR, _pause),
     CommandSpec("reduce", "exits only: no new positions", _R.OPERATOR, _reduce),
     CommandSpec("resume", "resume trading (after a guard halt only once confirmed)", _R.OPERATOR, _resume,

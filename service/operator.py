@@ -5,12 +5,14 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar, cast
 
 from sqlalchemy import select
 
 from config import Settings
 from service import chat_ops
+from service.account import AccountSummary, PositionLine, account_summary, position_lines
+from service.proposal_card import ProposalCard, build_cards
 from service.read_cache import ReadCache
 from storage.db import Sessions
 from storage.models import ProposalRow, Run
@@ -42,12 +44,15 @@ class ServiceConfig:
     breaker_cooldown_seconds: float
     bars_dir: Path | None
     eval_runs_dir: Path
+    take_profit_ratio: float  # where the bracket's target sits, for the proposal card
+    starting_equity: float  # the simulated account's, until the broker has been asked
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
         return cls(settings.trading_mode, settings.sentiment_backend, settings.chat_read_cache_seconds,
                    settings.digest_time, settings.digest_timezone, settings.alert_conviction,
-                   settings.breaker_cooldown_seconds, settings.bars_dir, settings.eval_runs_dir)
+                   settings.breaker_cooldown_seconds, settings.bars_dir, settings.eval_runs_dir,
+                   settings.take_profit_ratio, settings.sim_equity)
 
 
 def _changes(method: F) -> F:
@@ -73,6 +78,7 @@ class StatusReport:
     problems: tuple[str, ...]
     pending_proposals: tuple[ProposalView, ...]
     halted_by_guard: str | None = None  # the guard's reason code when a breach, not an operator, halted trading
+    account: AccountSummary | None = None  # the last look at the account (None before the broker was asked)
 
     @property
     def paused(self) -> bool:
@@ -88,6 +94,7 @@ class ActionResult:
     message: str
     proposal: ProposalView | None = None
     needs_confirmation: bool = False  # risky action: ask, then call again with confirm=True
+    quantity: float | None = None  # what the confirmed action would trade or size the proposal to
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,42 @@ class OperatorService:
         with self._sessions() as session:
             return [proposal_view(row) for row in session.scalars(query)]
 
+    def proposal(self, proposal_id: int) -> ProposalView | None:
+        with self._sessions() as session:
+            row = session.get(ProposalRow, proposal_id)
+            return proposal_view(row) if row is not None else None
+
+    @_changes
+    def ask_confirmation(self, user_id: int | None, chat_id: int | None, command: str, arguments: Sequence[str],
+                         proposal_id: int | None) -> str:
+        """Keep a question asked in chat under a short token (service/chat_ops.py)."""
+        proposal = self.proposal(proposal_id) if proposal_id is not None else None
+        return chat_ops.ask_confirmation(self._sessions, self._clock(), user_id, chat_id, command, arguments, proposal)
+
+    @_changes
+    def answer_confirmation(self, token: str, user_id: int | None, cancel: bool = False) -> chat_ops.Confirmation | str:
+        return chat_ops.answer_confirmation(self._sessions, token, user_id, self._clock(), cancel)
+
+    def proposal_cards(self, include_closed: bool = False) -> list[ProposalCard]:
+        """Proposals as a trader decides on them (service/proposal_card.py), newest first."""
+        return list(self._reads.get(("cards", include_closed), lambda: tuple(self._cards(include_closed))))
+
+    def proposal_card(self, proposal_id: int) -> ProposalCard | None:
+        with self._sessions() as session:
+            row = session.get(ProposalRow, proposal_id)
+            if row is None:
+                return None
+            return build_cards(session, [row], self._config.take_profit_ratio, self._config.starting_equity)[0]
+
+    def _cards(self, include_closed: bool) -> list[ProposalCard]:
+        self.expire_stale()
+        query = select(ProposalRow).order_by(ProposalRow.id.desc())
+        if not include_closed:
+            query = query.where(ProposalRow.status == ProposalStatus.PROPOSED.value)
+        with self._sessions() as session:
+            return build_cards(session, list(session.scalars(query)), self._config.take_profit_ratio,
+                               self._config.starting_equity)
+
     def status(self) -> StatusReport:
         return self._reads.get("status", self._status)
 
@@ -147,6 +190,7 @@ class OperatorService:
             state = read_state(session).state
             guard_halt = halted_by_guard(session)
             last = session.scalars(select(Run).order_by(Run.id.desc()).limit(1)).first()
+            account = account_summary(session)
         backend = last.sentiment_backend if last else f"{self._config.sentiment_backend} (no run yet)"
         return StatusReport(
             trading_state=state,
@@ -159,6 +203,7 @@ class OperatorService:
             problems=tuple(last.problems) if last else (),
             pending_proposals=pending,
             halted_by_guard=guard_halt,
+            account=account,
         )
 
     @_changes
@@ -188,7 +233,7 @@ class OperatorService:
             with self._sessions() as session:
                 row = session.get(ProposalRow, result.proposal_id)
                 proposal = proposal_view(row) if row is not None else None
-        return ActionResult(result.ok, result.code, result.message, proposal, result.needs_confirmation)
+        return ActionResult(result.ok, result.code, result.message, proposal, result.needs_confirmation, result.quantity)
 
     @_changes
     def approve(self, proposal_id: int, actor: str, confirm: bool = False) -> ActionResult:
@@ -213,6 +258,12 @@ class OperatorService:
 
     def positions(self) -> list[PositionView]:
         return self.trading_desk().positions()
+
+    def position_lines(self) -> list[PositionLine]:
+        """Open positions with the stop and target of the bracket legs still working on them."""
+        held = self.positions()
+        with self._sessions() as session:
+            return position_lines(session, held)
 
     def pnl(self) -> PnlView:
         return self.trading_desk().pnl()
@@ -263,13 +314,16 @@ class OperatorService:
         chat_ops.mark_digest_sent(self._sessions, chat_id, local_date)
 
     def digest_now(self) -> chat_ops.DigestSnapshot | None:
-        return self._reads.get("digest", lambda: chat_ops.latest_digest(self._sessions))
+        return self._reads.get("digest", lambda: chat_ops.latest_digest(
+            self._sessions, self._config.take_profit_ratio, self._config.starting_equity))
 
     def cycle_digest(self, report: "CycleReport") -> chat_ops.DigestSnapshot:
-        """The digest of a cycle just run, with its proposal as it stands and why it proposed or did not."""
-        snapshot = chat_ops.run_digest(self._sessions, report.run_id)
-        proposal = snapshot.proposal if snapshot is not None else None
-        return chat_ops.DigestSnapshot(report.run_id, report.digest, proposal, report.proposal)
+        """The digest of a cycle just run, from what it stored (as every channel reads it), with how its as-of
+        was chosen and why it proposed or did not, which only the run itself knows."""
+        snapshot = chat_ops.run_digest(self._sessions, report.run_id, self._config.take_profit_ratio,
+                                       self._config.starting_equity, report.digest.as_of_basis, report.proposal)
+        return snapshot if snapshot is not None else chat_ops.DigestSnapshot(report.run_id, report.digest, None,
+                                                                              report.proposal)
 
     def recent_signals(self, limit: int = 10) -> list[chat_ops.SignalView]:
         return list(self._reads.get(("signals", limit), lambda: tuple(chat_ops.recent_signals(self._sessions, limit))))

@@ -9,8 +9,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from service.chat_ops import DigestSnapshot
     from service.chat_ops import SignalView
-    from trading.views import OrderView, PositionView, ProposalView
+    from service.proposal_card import ProposalCard
+    from service.account import PositionLine
+    from trading.views import OrderView
+
+
+@dataclass(frozen=True)
+class FullDigest:
+    """/digest full: every asset with its evidence, not only the calls."""
+
+    snapshot: DigestSnapshot
 
 
 @dataclass(frozen=True)
@@ -25,12 +35,12 @@ class Signals:
 
 @dataclass(frozen=True)
 class Proposals:
-    items: tuple[ProposalView, ...]
+    items: tuple[ProposalCard, ...]
 
 
 @dataclass(frozen=True)
 class Positions:
-    items: tuple[PositionView, ...]
+    items: tuple[PositionLine, ...]
 
 
 @dataclass(frozen=True)

@@ -66,3 +66,22 @@ class ChatCommandLog(Base):
     role: Mapped[str] = mapped_column(String(16))
     allowed: Mapped[bool] = mapped_column(Boolean)
     outcome: Mapped[str] = mapped_column(String(64))  # "OK", a refusal, or a result code
+
+
+class ChatConfirmation(Base):
+    """A question the bot asked ("Confirm size 1.9 ETH?") kept server-side under a short token: the button
+    carries only the token, so it fits Telegram's 64 bytes whatever the arguments, and the answer is
+    single-use, bound to the one who asked and to the proposal as it was when asked."""
+
+    __tablename__ = "chat_confirmations"
+
+    token: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    command: Mapped[str] = mapped_column(String(32))
+    arguments: Mapped[list[str]] = mapped_column(JSON)
+    proposal_id: Mapped[int | None] = mapped_column(Integer)
+    proposal_version: Mapped[str | None] = mapped_column(String(16))  # the proposal's version when asked
+    state: Mapped[str] = mapped_column(String(12))  # pending | used | cancelled
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

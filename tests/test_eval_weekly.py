@@ -40,7 +40,7 @@ def test_the_summary_reports_the_week_and_everything_so_far(database_url: str, t
     summary = build_weekly_summary(sessions, MARKET, NOW, tmp_path / "runs")
     text = summary.text
     assert summary.key == "weekly-eval:2025-W51" and summary.title == "Weekly evaluation"
-    assert "This week (08 Dec to 15 Dec 2025)" in text and "Since the first signal" in text
+    assert "Week of 08 Dec to 15 Dec 2025" in text and "Since the first signal" in text
     assert "Brier" in text and "the base rate" in text and "news alone" in text
     assert "1 approved trade filled, 1 closed, 1 of those in profit; realised P&L +9.60 after fees." in text
     assert "still inside the horizon" in text  # the last calls have not resolved at NOW
@@ -52,6 +52,24 @@ def test_the_summary_reports_the_week_and_everything_so_far(database_url: str, t
         stored = session.query(OutcomeRow).count()
     resolved = sum(1 for line in (summary.artifacts / "outcomes.csv").read_text().splitlines() if ",resolved," in line)
     assert stored == resolved > 0
+
+
+def test_the_week_is_the_signals_own_when_the_wall_clock_is_far_ahead(database_url: str, tmp_path: Path) -> None:
+    sessions = open_store(database_url)
+    seed_week(sessions, 45)
+    later = NOW + timedelta(days=351)  # the embedded snapshot's signals, judged a year on
+    summary = build_weekly_summary(sessions, MARKET, later, tmp_path / "runs")
+    text = summary.text
+    assert summary.key == week_key(later)  # one summary per wall-clock week still
+    assert "the signals' latest week" in text and "No signal resolved this week." not in text
+    assert "Week of 08 Dec to 15 Dec 2025, the signals' latest week" in text
+
+
+def test_calibration_error_is_a_sentence_until_the_bins_hold_enough_calls(database_url: str, tmp_path: Path) -> None:
+    sessions = open_store(database_url)
+    seed_week(sessions, 6)  # a handful of calls: one or two per probability band
+    text = build_weekly_summary(sessions, MARKET, NOW, tmp_path / "runs").text
+    assert "Too few resolved calls to measure calibration yet" in text and "Calibration error" not in text
 
 
 def test_a_quiet_store_says_there_is_nothing_to_judge(database_url: str, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from trading.alerts import Alert, LogNotifier, Notifier
 from config import Settings
+from intelligence.sizing import bracket_prices
 from storage.db import Sessions
 from storage.models import ProposalRow, StateRow
 from storage.trading_models import ProposalEventRow, ProposalPlanRow
@@ -44,6 +45,7 @@ class DeskResult:
     message: str
     proposal_id: int | None = None
     needs_confirmation: bool = False
+    quantity: float | None = None  # what a confirmation would trade or size to
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ class TradingDesk:
         if proposal.quantity > limit * (1 + 1e-9) and plan.size_confirmed_by is None and not confirm:
             return DeskResult(False, "CONFIRM_SIZE", f"Proposal #{proposal_id} is sized at {proposal.quantity:.6g} "
                               f"{proposal.symbol}, above the suggested {plan.suggested_quantity:.6g}. Confirm to approve it.",
-                              proposal_id, needs_confirmation=True)
+                              proposal_id, needs_confirmation=True, quantity=proposal.quantity)
         with self._sessions.begin() as session:
             proposal = session.get_one(ProposalRow, proposal_id)
             if not claim(session, proposal, ProposalStatus.PROPOSED, ProposalStatus.APPROVED, actor, self._clock()):
@@ -147,7 +149,8 @@ class TradingDesk:
             above = quantity > plan.suggested_quantity * self.config.confirm_size_multiple * (1 + 1e-9)
             if above and not confirm:
                 return DeskResult(False, "CONFIRM_SIZE", f"{quantity:.6g} {proposal.symbol} is above the suggested "
-                                  f"{plan.suggested_quantity:.6g}. Confirm to size it so.", proposal_id, needs_confirmation=True)
+                                  f"{plan.suggested_quantity:.6g}. Confirm to size it so.", proposal_id, needs_confirmation=True,
+                                  quantity=quantity)
             before = proposal.quantity
             proposal.quantity, proposal.notional = quantity, quantity * proposal.reference_price
             proposal.updated_at, proposal.updated_by = now, actor
@@ -212,9 +215,7 @@ class TradingDesk:
         if stop is None or self._against_position(proposal) or not self.broker.supports_brackets(proposal.symbol, proposal.quantity):
             return OrderRequest(client_id, proposal.symbol, proposal.side, proposal.quantity)
         price = context.order_intent(proposal, plan, self.broker).price
-        sign = 1 if proposal.side == "buy" else -1
-        take_profit = price * (1 + sign * stop * self.config.take_profit_ratio)
-        stop_loss = price * (1 - sign * stop)
+        stop_loss, take_profit = bracket_prices(price, proposal.side, stop, self.config.take_profit_ratio)
         return OrderRequest(client_id, proposal.symbol, proposal.side, proposal.quantity,
                             take_profit=take_profit, stop_loss=stop_loss)
 

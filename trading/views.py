@@ -1,6 +1,7 @@
 """What the operator service returns about trading: plain frozen data for any channel to render."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,11 +20,19 @@ class ProposalView:
     created_at: datetime
     expires_at: datetime
     reference_price: float
+    updated_at: datetime | None = None
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the proposal does (resized, answered): a button made for one version is stale
+        for the next."""
+        stamp = f"{self.status}|{self.quantity!r}|{self.updated_at.isoformat() if self.updated_at else ''}"
+        return hashlib.sha256(stamp.encode()).hexdigest()[:8]
 
 
 def proposal_view(row: ProposalRow) -> ProposalView:
     return ProposalView(row.id, row.symbol, row.side, row.quantity, row.notional, row.probability, row.status,
-                        row.created_at, row.expires_at, row.reference_price)
+                        row.created_at, row.expires_at, row.reference_price, row.updated_at)
 
 
 @dataclass(frozen=True)
