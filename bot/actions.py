@@ -128,6 +128,11 @@ class Actions:
         spec = chat_spec(name)
         return spec is not None and spec.slow and allowed(caller, spec)
 
+    def press_runs_long(self, caller: Caller, data: str) -> bool:
+        """Whether a press may block: its command's, or a Confirm's (which may stand for any command)."""
+        name = data.split(":", 1)[0]
+        return caller.role is not Role.STRANGER and (name == CONFIRM_PREFIX or self.runs_long(caller, name))
+
     def press(self, caller: Caller, data: str) -> Reply:
         """A button press: the same command, the same checks, as if it had been typed; a press made for an
         older version of the proposal, or an answered confirmation, changes nothing."""
@@ -137,12 +142,13 @@ class Actions:
         if len(parts) == 2 and parts[0] in (CONFIRM_PREFIX, CANCEL_PREFIX):
             return self._answer(caller, parts[1], cancel=parts[0] == CANCEL_PREFIX)
         spec = chat_spec(parts[0])
+        forged = Reply(docs.problem_doc(STALE_BUTTON), "BAD_INPUT")
         if spec is None or not spec.button or not all(parts[1:]):
-            return Reply(docs.problem_doc(STALE_BUTTON), "BAD_INPUT")
+            return self._logged(caller, parts[0][:32] or "button", parts[1:], forged)
         words, version = parts[1:], None
         if spec.arguments and spec.arguments[0].kind == "id":  # a proposal's button carries its version last
             if len(words) < 2 or not _VERSION.fullmatch(words[-1]):
-                return Reply(docs.problem_doc(STALE_BUTTON), "BAD_INPUT")
+                return self._logged(caller, spec.name, words, forged)
             words, version = words[:-1], words[-1]
             changed = self._changed_since(words[0], version)
             if changed is not None:

@@ -113,10 +113,12 @@ class TelegramHandlers:
         if query is None:
             return
         caller, data = self._caller(update), query.data or ""
-        # A press may stand for any command (a confirmation names it only in the store): off the loop, always.
         with self.alerts.held() as held:
             async with self._turn:
-                reply = await asyncio.to_thread(self.actions.press, caller, data)
+                if self.actions.press_runs_long(caller, data):
+                    reply = await asyncio.to_thread(self.actions.press, caller, data)
+                else:
+                    reply = self.actions.press(caller, data)
         try:  # the toast only stops the button's spinner; the answer itself goes through the outbox
             await query.answer(reply.doc.title[:190])
         except TelegramError as exc:

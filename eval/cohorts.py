@@ -6,16 +6,10 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 from eval.metrics import wilson_interval
+from eval.tiers import confidence_tier
 from eval.resolve import Resolution
 
-# Confidence tiers on the stated probability. The engine's prior never strays more than 15 points
-# from a coin flip, so the tiers split that range; a calibrated engine may also say less than 50%.
-TIERS = ((0.60, "high (60%+)"), (0.55, "medium (55-60%)"), (0.50, "low (50-55%)"), (0.0, "below 50%"))
 DIMENSIONS = ("confidence", "asset", "reason", "source")
-
-
-def confidence_tier(probability: float) -> str:
-    return next(name for floor, name in TIERS if probability >= floor)
 
 
 @dataclass(frozen=True)

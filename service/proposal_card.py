@@ -14,7 +14,7 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from eval.cohorts import TIERS
+from eval.tiers import TIERS
 from intelligence.assets import CATALOGUE
 from intelligence.digest import Story, lead_stories
 from intelligence.sizing import bracket_prices

@@ -32,21 +32,11 @@ def test_a_cycle_sends_its_proposal_to_operators_and_strong_signals_to_who_asked
             await stack.discord.wait_for(lambda: len(stack.discord.received) == 1)
             await asyncio.sleep(0.2)
             card = tg.to(OPERATOR)[0]
-            assert card.text.startswith(f"Trade proposal #{pid}") and card.keyboard[0][0]["callback_data"] == f"approve:{pid}"
+            version = service.proposal(pid).version
+            assert card.text.startswith(f"Trade proposal #{pid}") and card.keyboard[0][0]["callback_data"] == f"approve:{pid}:{version}"
             alert = tg.to(SUBSCRIBER)[0]
             assert alert.text.startswith("Strong signal: SOL BUY") and "58% chance right" in alert.text
             assert tg.to(GROUP) == [] and tg.to(STRANGER) == [] and len(tg.sent) == 2
-
-    run(scenario())
-
-
-def test_a_proposal_alert_from_trading_gets_the_buttons() -> None:
-    async def scenario() -> None:
-        async with chat_stack() as stack:
-            stack.runtime.publisher.alert(Alert("proposal", "Proposal #7: BUY 1 SOL", "proposal:7"))
-            await stack.telegram.wait_for(lambda: len(stack.telegram.to(OPERATOR)) == 1)
-            keyboard = stack.telegram.to(OPERATOR)[0].keyboard
-            assert [b["callback_data"] for row in keyboard for b in row] == ["approve:7", "reject:7", "size:7:0.5x", "size:7:2x"]
 
     run(scenario())
 

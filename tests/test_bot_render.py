@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -9,12 +10,14 @@ from hypothesis import strategies as st
 
 from trading.alerts import Alert
 from bot.message_model import Doc, plain
-from bot.messages import alert_doc, digest_doc
+from bot.messages import alert_doc, digest_doc, full_digest_doc
 from service.chat_ops import DigestSnapshot
+from service.proposal_card import Exposure, ProposalCard, TrackRecord
+from service.results import FullDigest
 from trading.views import ProposalView
 from bot.render_discord import discord_messages
 from bot.render_telegram import telegram_parts, to_html
-from intelligence.digest import Digest, DigestItem
+from intelligence.digest import Digest, DigestItem, Story
 from intelligence.types import Direction
 from tests.conftest import utc
 from tests.fake_discord import embed_problems
@@ -46,7 +49,8 @@ def digests(draw: st.DrawFn) -> Digest:
         probability = None if direction is Direction.HOLD else draw(st.floats(0.35, 0.65))
         items.append(DigestItem(rank, draw(st.sampled_from(["BTC", "SOL", "X<Y"])), "Name", direction, probability,
                                 draw(st.floats(0, 1)), tuple(draw(st.lists(st.sampled_from(["A_B", "C*D"]), max_size=3))),
-                                draw(_NASTY) + draw(st.text(max_size=900))))
+                                draw(_NASTY) + draw(st.text(max_size=900)),
+                                lead=draw(st.none() | st.builds(Story, _NASTY, _NASTY, st.just(AS_OF)))))
     problems = tuple(draw(st.lists(_NASTY, max_size=3)))
     return Digest(AS_OF, draw(_NASTY), draw(st.integers(0, 500)), tuple(items), problems, draw(_NASTY))
 
@@ -54,7 +58,11 @@ def digests(draw: st.DrawFn) -> Digest:
 @settings(max_examples=40, deadline=None)
 @given(digests())
 def test_digest_renders_the_same_text_in_the_same_order_on_both_channels(digest: Digest) -> None:
-    doc = digest_doc(DigestSnapshot(1, digest, None))
+    for doc in (digest_doc(DigestSnapshot(1, digest, None)), full_digest_doc(FullDigest(DigestSnapshot(1, digest, None)))):
+        _same_text_on_both_channels(doc)
+
+
+def _same_text_on_both_channels(doc: Doc) -> None:
     parts = telegram_parts(doc)
     assert all(utf16_len(p) <= 4096 for p in parts)
     assert telegram_visible(parts).strip() == plain(doc).strip()
@@ -69,7 +77,7 @@ def _item(rank: int, symbol: str, evidence: str) -> DigestItem:
 
 def test_a_long_digest_becomes_several_messages_in_order() -> None:
     items = tuple(_item(i, f"S{i}", f"evidence number {i} " + "word " * 150) for i in range(1, 31))
-    doc = digest_doc(DigestSnapshot(1, Digest(AS_OF, "embedded", 152, items, ()), None))
+    doc = full_digest_doc(FullDigest(DigestSnapshot(1, Digest(AS_OF, "embedded", 152, items, ()), None)))
     parts = telegram_parts(doc)
     messages = discord_messages(doc)
     assert len(parts) > 1 and len(messages) > 1
@@ -82,7 +90,14 @@ def test_a_long_digest_becomes_several_messages_in_order() -> None:
 
 
 def test_markup_in_data_is_shown_literally() -> None:
-    doc = digest_doc(DigestSnapshot(1, Digest(AS_OF, "embedded", 3, (_item(1, "SOL", "a <b>bold</b> claim & **stars** _x_"),), ()), None))
+    nasty = "a <b>bold</b> claim & **stars** _x_"
+    item = replace(_item(1, "SOL", nasty), lead=Story("Src <i>", nasty, AS_OF))
+    for doc in (digest_doc(DigestSnapshot(1, Digest(AS_OF, "embedded", 3, (item,), ()), None)),
+                full_digest_doc(FullDigest(DigestSnapshot(1, Digest(AS_OF, "embedded", 3, (item,), ()), None)))):
+        _shows_markup_literally(doc)
+
+
+def _shows_markup_literally(doc: Doc) -> None:
     html = to_html(doc)
     assert "&lt;b&gt;bold&lt;/b&gt; claim &amp; **stars**" in html
     assert "a <b>bold</b> claim & **stars** _x_" in telegram_visible([html])
@@ -93,12 +108,19 @@ def test_markup_in_data_is_shown_literally() -> None:
 def test_digest_facts_come_in_rank_order_with_the_proposal_last() -> None:
     items = tuple(_item(i, s, f"{s} story") for i, s in enumerate(["SOL", "BTC", "ETH"], start=1))
     digest = Digest(AS_OF, "embedded", 152, items, ("feed X: malformed",))
-    proposal = ProposalView(4, "SOL", "buy", 1.0, 140.0, 0.56, "proposed", AS_OF, AS_OF + timedelta(hours=4), 140.0)
-    text = plain(digest_doc(DigestSnapshot(7, digest, proposal)))  # what chat shows and the terminal prints
+    view = ProposalView(4, "SOL", "buy", 1.0, 140.0, 0.56, "proposed", AS_OF, AS_OF + timedelta(hours=4), 140.0)
+    card = ProposalCard(view, "Solana", AS_OF, 1.0, 133.0, 150.5, 0.05, 0.075, 7.0, 100_000.0, timedelta(hours=24),
+                        AS_OF, TrackRecord("low (50-55%)", 0, 0), (), Exposure(0.0, None, 0))
+    snapshot = DigestSnapshot(7, digest, card)
+    text = plain(full_digest_doc(FullDigest(snapshot)))  # what chat shows and the terminal prints
     facts = ["2025-12-13 10:14 UTC", "152 headlines", "DEGRADED", "feed X: malformed", "SOL", "SOL story", "BTC",
-             "BTC story", "ETH", "ETH story", "#4 BUY 1 SOL", "until 2025-12-13 14:14 UTC"]
+             "BTC story", "ETH", "ETH story", "#4 BUY 1 SOL", "Stop 133", "until 2025-12-13 14:14 UTC"]
     found = [text.index(f) for f in facts]
     assert found == sorted(found), text
+    compact = plain(digest_doc(snapshot))  # the phone version: calls with their reasons, then the proposal
+    facts = ["2025-12-13 10:14 UTC", "DEGRADED", "SOL BUY", "BTC BUY", "ETH BUY", "#4 BUY 1 SOL", "stop 133, target 150.5"]
+    found = [compact.index(f) for f in facts]
+    assert found == sorted(found), compact
 
 
 def test_every_alert_kind_has_a_title_and_the_text() -> None:

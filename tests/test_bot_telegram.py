@@ -137,12 +137,15 @@ def test_digest_and_signals_show_the_latest_run() -> None:
                      problems=("feed X: malformed",))
             stack.runtime.service.forget_reads()  # as serve does after a cycle (service/read_cache.py)
             digest = await _ask(stack, SUBSCRIBER, "/digest")
+            full_text = await _ask(stack, SUBSCRIBER, "/digest full")
             signals = await _ask(stack, SUBSCRIBER, "/signals")
         text = digest.text
         assert text.startswith("Tracer Bullet digest as of 2025-12-13 11:00 UTC")
         assert "DEGRADED: feed X: malformed" in text
-        assert text.index("1. SOL BUY") < text.index("2. ETH SELL") < text.index("3. BTC hold")
-        assert "<b>&amp;</b>" in text  # evidence text shown literally, not as markup
+        assert text.index("SOL BUY · 56%") < text.index("ETH SELL · 53%") < text.index("1 more on hold: BTC")
+        full = full_text.text
+        assert full.index("1. SOL BUY") < full.index("2. ETH SELL") < full.index("3. BTC hold")
+        assert "<b>&amp;</b>" in full  # evidence text shown literally, not as markup
         assert "SOL BUY" in signals.text and "ETH SELL" in signals.text and "BTC" not in signals.text
 
     run(scenario())
@@ -170,8 +173,9 @@ def test_group_members_read_a_subscribed_group_but_only_operators_act() -> None:
             pid = seed_proposal(stack.sessions, signals[0], stack.runtime.service._clock())
             stack.runtime.service.forget_reads()  # as serve does after a cycle (service/read_cache.py)
             card = await _ask(stack, OPERATOR, "/proposals", GROUP, "group")
-            assert card.keyboard[0][0]["callback_data"] == f"approve:{pid}"
-            stack.telegram.press(STRANGER, card, f"approve:{pid}", chat_type="group")
+            approve = card.keyboard[0][0]["callback_data"]
+            assert approve == f"approve:{pid}:{stack.runtime.service.proposal(pid).version}"
+            stack.telegram.press(STRANGER, card, approve, chat_type="group")
             await stack.telegram.wait_for(lambda: stack.telegram.to(GROUP)[-1].text.startswith("Sorry"))
             assert stack.telegram.answers[-1]["text"] == "Sorry, you are not allowed to do that."
             assert stack.runtime.service.proposals()[0].status == "proposed"
@@ -193,12 +197,16 @@ def test_unknown_commands_and_garbled_arguments_get_a_clear_answer(tmp_path) -> 
             for data in ("drop:table", "approve:", "size:77"):  # forged or stale button data
                 stack.telegram.press(OPERATOR, last, data)
             await stack.telegram.wait_for(lambda: len(stack.telegram.to(OPERATOR)) == 7)
-            assert [m.text for m in stack.telegram.to(OPERATOR)[4:6]] == ["Could not do that\n\nThat button is not valid any more."] * 2
-            assert "Usage: /size ID X" in stack.telegram.to(OPERATOR)[6].text
+            assert [m.text for m in stack.telegram.to(OPERATOR)[4:7]] == [
+                "Could not do that\n\nThat button is not valid any more. /proposals shows what is waiting now."] * 3
             outcomes = [r.outcome for r in _log(stack.sessions)]
-        assert outcomes == ["UNKNOWN", "BAD_INPUT", "BAD_INPUT", "NOT_FOUND", "BAD_INPUT"]
+        assert outcomes == ["UNKNOWN", "BAD_INPUT", "BAD_INPUT", "NOT_FOUND", "BAD_INPUT", "BAD_INPUT", "BAD_INPUT"]
 
     run(scenario())
+
+
+def _buttons(message) -> dict[str, str]:
+    return {b["text"]: b["callback_data"] for row in message.keyboard or [] for b in row}
 
 
 def test_proposal_buttons_approve_resize_with_confirmation_and_refuse_strangers(tmp_path) -> None:
@@ -206,37 +214,47 @@ def test_proposal_buttons_approve_resize_with_confirmation_and_refuse_strangers(
         async with chat_stack(shifted_clock(MARKET_TIME), database_url=_file(tmp_path)) as stack:
             _, signals = seed_run(stack.sessions, MARKET_TIME, [("SOL", Direction.BUY, 0.56, 0.8)])
             pid = seed_proposal(stack.sessions, signals[0], MARKET_TIME, quantity=2.0, price=133.0)
-            stack.runtime.publisher.proposal(stack.runtime.service.proposals()[0])
+            stack.runtime.publisher.proposal(stack.runtime.service.proposal_cards()[0])
             await stack.telegram.wait_for(lambda: bool(stack.telegram.to(OPERATOR)))
             card = stack.telegram.to(OPERATOR)[0]
-            labels = [[b["text"] for b in row] for row in card.keyboard]
-            assert labels == [["Approve", "Reject"], ["½×", "2×"]] and f"Trade proposal #{pid}" in card.text
+            buttons = _buttons(card)
+            assert list(buttons) == ["Approve 2 SOL", "Reject", "½ suggested: 1", "2× suggested: 4"]
+            assert f"Trade proposal #{pid}" in card.text and "Stop 126.35 (-5.0%)" in card.text
+            assert all(len(data.encode()) <= 64 for data in buttons.values())
 
             # A stranger pressing the button: refused, nothing changes.
-            stack.telegram.press(STRANGER, card, f"approve:{pid}")
+            stack.telegram.press(STRANGER, card, buttons["Approve 2 SOL"])
             await stack.telegram.wait_for(lambda: bool(stack.telegram.to(card.chat_id)[1:]))
             assert "not allowed" in stack.telegram.to(OPERATOR)[1].text
             assert stack.runtime.service.proposals()[0].status == "proposed"
 
-            # 2x is above the suggested size: the operator is asked to confirm, then it is resized.
-            stack.telegram.press(OPERATOR, card, f"size:{pid}:2x")
+            # 2x the suggestion is above it: the operator is asked to confirm, the button says exactly what.
+            stack.telegram.press(OPERATOR, card, buttons["2× suggested: 4"])
             await stack.telegram.wait_for(lambda: len(stack.telegram.to(OPERATOR)) >= 3)
             ask = stack.telegram.to(OPERATOR)[2]
-            assert ask.text.startswith("Please confirm") and ask.keyboard[0][0]["callback_data"] == f"size:{pid}:2x:confirm"
+            asked = _buttons(ask)
+            assert ask.text.startswith("Please confirm") and list(asked) == ["Confirm: size to 4 SOL, 532 USD", "Cancel"]
             assert stack.runtime.service.proposals()[0].quantity == 2.0
-            stack.telegram.press(OPERATOR, ask, f"size:{pid}:2x:confirm")
+            stack.telegram.press(OPERATOR, ask, asked["Confirm: size to 4 SOL, 532 USD"])
             await stack.telegram.wait_for(lambda: len(stack.telegram.to(OPERATOR)) >= 4)
             resized = stack.telegram.to(OPERATOR)[3]
-            assert "sized to 4" in resized.text and resized.keyboard[0][0]["text"] == "Approve"
+            assert "sized to 4" in resized.text and list(_buttons(resized))[0] == "Approve 4 SOL"
 
-            stack.telegram.press(OPERATOR, resized, f"approve:{pid}")
-            # The fill alert (raised while approving) and the answer both arrive.
-            await stack.telegram.wait_for(lambda: any(m.text.startswith("Done") and "approved" in m.text
-                                                      for m in stack.telegram.to(OPERATOR)[4:]))
+            # The card sent before the resize is stale: its Approve does nothing and says why.
+            stack.telegram.press(OPERATOR, card, buttons["Approve 2 SOL"])
+            await stack.telegram.wait_for(lambda: len(stack.telegram.to(OPERATOR)) >= 5)
+            assert "changed since this message" in stack.telegram.to(OPERATOR)[4].text
+            assert stack.runtime.service.proposals()[0].status == "proposed"
+
+            stack.telegram.press(OPERATOR, resized, _buttons(resized)["Approve 4 SOL"])
+            # The answer comes first, then the fill alert raised while approving.
+            await stack.telegram.wait_for(lambda: any(m.text.startswith("Order filled") for m in stack.telegram.to(OPERATOR)))
+            texts = [m.text for m in stack.telegram.to(OPERATOR)[5:]]
+            done = next(i for i, t in enumerate(texts) if t.startswith("Done") and "approved" in t)
+            assert done < next(i for i, t in enumerate(texts) if t.startswith("Order filled")), texts
             await stack.telegram.wait_for(lambda: any(e["message_id"] == resized.message_id for e in stack.telegram.edits))
             assert stack.runtime.service.proposals(include_closed=True)[0].status == "filled"
-            # The fill alert reaches the operator and is mirrored to Discord with the proposal.
-            await stack.telegram.wait_for(lambda: any(m.text.startswith("Order filled") for m in stack.telegram.to(OPERATOR)))
+            # The fill alert is mirrored to Discord with the proposal.
             await stack.discord.wait_for(lambda: len(stack.discord.received) >= 2)
             titles = [m["embeds"][0].get("title") for m in stack.discord.received]
             assert f"Trade proposal \\#{pid}" in titles and "Order filled" in titles
@@ -244,6 +262,57 @@ def test_proposal_buttons_approve_resize_with_confirmation_and_refuse_strangers(
             assert "Sorry, you are not allowed to do that." in answers
 
     run(scenario())
+
+
+def test_a_cancelled_or_answered_confirmation_changes_nothing(tmp_path) -> None:
+    """The attack's sequence: 2x, Cancel, then the old Confirm. Also: a confirmation answered twice, and one
+    answered by someone other than the operator asked."""
+    async def scenario() -> None:
+        async with chat_stack(shifted_clock(MARKET_TIME), database_url=_file(tmp_path),
+                              telegram_operators=[OPERATOR, OPERATOR + 1]) as stack:
+            _, signals = seed_run(stack.sessions, MARKET_TIME, [("SOL", Direction.BUY, 0.56, 0.8)])
+            seed_proposal(stack.sessions, signals[0], MARKET_TIME, quantity=2.0, price=133.0)
+            stack.runtime.publisher.proposal(stack.runtime.service.proposal_cards()[0])
+            await stack.telegram.wait_for(lambda: bool(stack.telegram.to(OPERATOR)))
+            card = stack.telegram.to(OPERATOR)[0]
+
+            async def press(message, label: str, user: int = OPERATOR):
+                before = len(stack.telegram.to(message.chat_id))  # the answer goes to the message's chat
+                stack.telegram.press(user, message, _buttons(message)[label])
+                await stack.telegram.wait_for(lambda: len(stack.telegram.to(message.chat_id)) > before)
+                return stack.telegram.to(message.chat_id)[-1]
+
+            ask = await press(card, "2× suggested: 4")
+            assert (await press(ask, "Cancel")).text.startswith("Cancelled: nothing was changed")
+            stale = await press(ask, "Confirm: size to 4 SOL, 532 USD")
+            assert "already cancelled" in stale.text
+            assert stack.runtime.service.proposals()[0].quantity == 2.0
+
+            again = await press(card, "2× suggested: 4")
+            stranger_answer = await press(again, "Confirm: size to 4 SOL, 532 USD", user=OPERATOR + 1)
+            assert "Only the operator who asked" in stranger_answer.text
+            assert "sized to 4" in (await press(again, "Confirm: size to 4 SOL, 532 USD")).text
+            assert "already used" in (await press(again, "Confirm: size to 4 SOL, 532 USD")).text
+            assert stack.runtime.service.proposals()[0].quantity == 4.0
+
+    run(scenario())
+
+
+def test_account_figures_stay_out_of_groups_unless_allowed(tmp_path) -> None:
+    async def scenario(allowed: bool) -> list[str]:
+        async with chat_stack(database_url=_file(tmp_path / str(allowed)), account_in_groups=allowed) as stack:
+            texts = []
+            for command in ("/pnl", "/positions", "/orders"):
+                texts.append((await _ask(stack, OPERATOR, command, GROUP, "group")).text)
+            texts.append((await _ask(stack, OPERATOR, "/orders")).text)  # in private: always
+            return texts
+
+    (tmp_path / "False").mkdir()
+    (tmp_path / "True").mkdir()
+    hidden = run(scenario(False))
+    assert all(t.startswith("Ask me in private") for t in hidden[:3]) and hidden[3].startswith("No orders yet")
+    shown = run(scenario(True))
+    assert shown[0].startswith("Profit and loss") and not any(t.startswith("Ask me in private") for t in shown)
 
 
 def test_commands_sent_while_down_are_handled_on_start_and_expired_approvals_refused(tmp_path) -> None:

@@ -50,7 +50,7 @@ def test_approve_then_orders_positions_and_pnl(shell, db_url: str) -> None:
     code, out = shell("approve", str(pid))
     assert code == 0 and "already approved by shell" in out
     code, out = shell("orders")
-    assert f"BUY 0.5 ETH market entry, proposal #{pid}: filled" in out
+    assert "BUY 0.5 ETH market, entry" in out and f"Order 1 for proposal #{pid}: filled 0.5 at" in out
     assert shell("audit", "verify")[0] == 0
     code, out = shell("reconcile", "--json")
     assert code == 0 and json.loads(out)["clean"] is True
