@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from datetime import time as dt_time
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Annotated, Collection, Literal, Mapping, Sequence
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from redaction import mask_urls
 
 
 ENV_PREFIX = "TB_"
@@ -26,6 +29,30 @@ DEFAULT_FEEDS = {
     "PR Newswire": "https://www.prnewswire.com/rss/news-releases-list.rss",
     "The Block": "https://www.theblock.co/rss.xml",
 }
+
+
+# The generic bounds of every numeric setting (each field may set tighter ones): beyond these a value
+# is a typo, and the arithmetic it feeds (timedelta, sizing, SQL LIMIT) would overflow.
+MAX_MAGNITUDE = 1e12
+MAX_INTEGER = 2**31 - 1
+MAX_DURATION_DAYS = 36_500  # a century: now ± this is still a valid date
+DURATION_UNITS = {"_seconds": 86_400.0, "_minutes": 1_440.0, "_hours": 24.0, "_days": 1.0}
+
+
+def check_number(field: str, value: object) -> object:
+    """`value` unchanged when it is no number or a number within the generic bounds; else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    if isinstance(value, int) and abs(value) > MAX_INTEGER:
+        raise ValueError(f"must be at most {MAX_INTEGER:,} in magnitude")
+    if abs(value) > MAX_MAGNITUDE:
+        raise ValueError(f"must be at most {MAX_MAGNITUDE:g} in magnitude")
+    for suffix, per_day in DURATION_UNITS.items():
+        if field.endswith(suffix) and abs(value) > MAX_DURATION_DAYS * per_day:
+            raise ValueError(f"must be at most {MAX_DURATION_DAYS * per_day:,.0f} ({MAX_DURATION_DAYS:,} days)")
+    return value
 
 
 class ConfigError(Exception):
@@ -64,7 +91,16 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="forbid",
         validate_default=True,
+        # inf and nan pass a `gt=0` bound and overflow later (timedelta, sizing); refused here for every float.
+        allow_inf_nan=False,
     )
+
+    @field_validator("*")
+    @classmethod
+    def _finite_and_in_range(cls, value: object, info: ValidationInfo) -> object:
+        """Every numeric setting, whatever its own bounds: a magnitude the code can compute with, and a
+        duration (a name ending in a time unit) that fits a date. One rule here, not one per field."""
+        return check_number(info.field_name or "", value)
 
     database_url: str = "sqlite:///tracer_bullet.db"
     artifacts_dir: Path = Path("artifacts")
@@ -363,7 +399,8 @@ def _describe(error: dict) -> str:
     name = "ANTHROPIC_API_KEY" if field == "anthropic_api_key" else ENV_PREFIX + str(field).upper()
     got = error.get("input")
     shown = "" if isinstance(got, (dict, SecretStr)) or "token" in name.lower() or "key" in name.lower() else f" (got {got!r})"
-    return f"{name}: {error['msg']}{shown}"
+    # A URL in what was given (TB_FEEDS, TB_DATABASE_URL, any *_URL) may carry a password or a token.
+    return mask_urls(f"{name}: {error['msg']}{shown}")
 
 
 def _unknown_symbols(symbols: Sequence[str], known: Collection[str]) -> list[str]:

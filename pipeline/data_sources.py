@@ -109,7 +109,7 @@ def build_data_sources(settings: Settings, sessions: Sessions, clock: Clock) -> 
 
         limits = FeedLimits(settings.provider_connect_timeout_seconds, settings.provider_read_timeout_seconds,
                             settings.feed_max_bytes)
-        sources.feeds = HttpFeeds(settings.feeds, limits, breaker, load_validators(sessions))
+        sources.feeds = HttpFeeds(settings.feeds, limits, breaker, load_validators(sessions, settings.feeds.values()))
         sources.closers.append(sources.feeds.close)
         news.append(sources.feeds)
         breakers.extend(sources.feeds.breakers)

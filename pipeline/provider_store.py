@@ -1,6 +1,8 @@
 """The providers' memory in the store: feed validators and circuit breakers, and the breakers as a health view."""
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping
@@ -8,22 +10,45 @@ from typing import Iterable, Mapping
 from sqlalchemy import select
 
 from providers.circuit import BreakerSnapshot, BreakerState
+from redaction import mask_url
 from providers.http_feeds import Validators
 from storage.db import Sessions
 from storage.provider_models import BreakerRow, FeedValidatorRow
 
+KEY_ROUNDS = 100_000
 
-def load_validators(sessions: Sessions) -> dict[str, Validators]:
+
+@functools.lru_cache(maxsize=256)  # the slow hash once per feed and process, not once per cycle
+def validator_key(url: str) -> str:
+    """How a feed's validators are keyed in the store: the URL without user, password and query values
+    (redaction.mask_url), and, when something was masked, a slow salted hash of the whole URL, so two
+    feeds that differ only in a token stay apart and a changed token is a new feed. The hash is
+    PBKDF2 (100k rounds, the masked URL as salt): a weak password cannot be recovered by a fast search."""
+    masked = mask_url(url)
+    if masked == url:
+        return url  # nothing secret in it: stored as it always was
+    digest = hashlib.pbkdf2_hmac("sha256", url.encode(), masked.encode(), KEY_ROUNDS).hex()[:32]
+    return f"{masked}#{digest}"
+
+
+def load_validators(sessions: Sessions, urls: Iterable[str]) -> dict[str, Validators]:
+    """The stored validators of the feeds at `urls`, by URL (the full one: it stays in memory only)."""
+    keys = {validator_key(url): url for url in urls}
+    if not keys:
+        return {}
     with sessions() as session:
-        return {row.url: Validators(row.etag, row.last_modified) for row in session.scalars(select(FeedValidatorRow))}
+        rows = session.scalars(select(FeedValidatorRow).where(FeedValidatorRow.url.in_(keys)))
+        return {keys[row.url]: Validators(row.etag, row.last_modified) for row in rows}
 
 
 def save_validators(sessions: Sessions, validators: Mapping[str, Validators], now: datetime) -> None:
+    """Store each feed's validators (by full URL in `validators`) under its `validator_key`."""
     if not validators:
         return
     with sessions.begin() as session:
         for url, found in validators.items():
-            row = session.get(FeedValidatorRow, url) or FeedValidatorRow(url=url)
+            key = validator_key(url)
+            row = session.get(FeedValidatorRow, key) or FeedValidatorRow(url=key)
             row.etag, row.last_modified, row.updated_at = found.etag, found.last_modified, now
             session.add(row)
 

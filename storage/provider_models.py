@@ -14,7 +14,9 @@ class FeedValidatorRow(Base):
 
     __tablename__ = "feed_validators"
 
-    url: Mapped[str] = mapped_column(String(2048), primary_key=True)  # as configured, before redirects
+    # The feed URL as configured (before redirects) without user, password or query values, plus a
+    # hash when those were there (pipeline/provider_store.validator_key): no credential is stored.
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

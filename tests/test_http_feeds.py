@@ -74,7 +74,7 @@ def test_validators_survive_a_restart_through_the_store(server: FeedServer, data
     before = _feeds(server, {"CoinDesk": "/coindesk"})
     before.fetch()
     save_validators(sessions, before.commit(), NOW)
-    after = _feeds(server, {"CoinDesk": "/coindesk"}, validators=load_validators(open_store(database_url)))
+    after = _feeds(server, {"CoinDesk": "/coindesk"}, validators=load_validators(open_store(database_url), [server.url("/coindesk")]))
     assert after.fetch().headlines == ()
     sent = server.requests_to("/coindesk")[-1]
     assert sent["If-None-Match"] == 'W/"abc"' and sent["If-Modified-Since"] == "Sat, 13 Dec 2025 11:05:41 GMT"
