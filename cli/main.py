@@ -28,13 +28,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from config import ConfigError, load_settings
     from intelligence.assets import CATALOGUE
-    from serve.logs import protect
+    from serve.logs import configure_command_logging, protect
     from storage.errors import StoreError
     from trading.factory import live_banner
 
     try:
         settings = load_settings(known_symbols=CATALOGUE)
         protect(settings)  # every secret in the settings is redacted from every log record from here on
+        configure_command_logging(settings, args.verbose)  # TB_LOG_FORMAT / TB_LOG_LEVEL for every command
         banner = live_banner(settings)
         if banner:
             print(banner, file=sys.stderr)

@@ -46,9 +46,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class _Stderr(logging.Handler):
+    """To whatever sys.stderr is when a record comes (a redirected stream, a test's capture)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
 def configure_logging(fmt: str, level: str, stream: IO[str] | None = None) -> None:
     """Replace the root logger's handlers with one to `stream` (stderr) in the chosen format."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -60,6 +71,15 @@ def configure_logging(fmt: str, level: str, stream: IO[str] | None = None) -> No
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     # APScheduler's own warnings (a run skipped or missed) are said once, in our words, by serve/scheduler.py.
     logging.getLogger("apscheduler").setLevel(max(logging.ERROR, root.level))
+
+
+def configure_command_logging(settings: Settings, verbose: bool, stream: IO[str] | None = None) -> None:
+    """Logging for any command: TB_LOG_FORMAT always; the level TB_LOG_LEVEL when it is set, else
+    warnings only (info with --verbose), so a shell command stays quiet unless asked."""
+    level = settings.log_level if "log_level" in settings.model_fields_set else ("info" if verbose else "warning")
+    if verbose and logging.getLevelName(level.upper()) > logging.INFO:
+        level = "info"
+    configure_logging(settings.log_format, level, stream)
 
 
 def settings_secrets(settings: Settings) -> list[str]:

@@ -1,7 +1,10 @@
 """Engine and sessions: one place that knows how to open the store (and bring its schema up to date)."""
 from __future__ import annotations
 
+from typing import Callable
+
 from sqlalchemy import create_engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,7 +17,7 @@ import storage.trading_models  # noqa: F401,E402  (registers the orders, fills, 
 import storage.llm_models  # noqa: F401,E402  (registers the Claude polarity cross-check table)
 import storage.serve_models  # noqa: F401,E402  (registers the trader lease and the scheduler's jobs)
 from storage.migrate import prepare_schema  # noqa: E402
-from storage.errors import StoreError  # noqa: E402
+from storage.errors import StoreBusy, StoreError, StoreUnavailable  # noqa: E402,F401
 
 Sessions = sessionmaker[Session]
 
@@ -46,15 +49,47 @@ def open_store(url: str) -> Sessions:
         engine = create_engine(url, pool_pre_ping=server)
     except (ArgumentError, ImportError, ValueError) as exc:
         raise StoreError(f"cannot open store {_safe(url)}: {exc}") from exc
+    event.listen(engine, "handle_error", _store_errors(_safe(url)))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
         if make_url(url).database not in (None, "", ":memory:"):
             event.listen(engine, "connect", _sqlite_write_ahead_log)
     try:
         prepare_schema(engine)
+    except StoreError:
+        raise
     except Exception as exc:  # any driver error means the store is unusable: say why
         raise StoreError(f"cannot open store {_safe(url)}: {exc.__class__.__name__}: {exc}") from exc
     return sessionmaker(engine, expire_on_commit=False)
+
+
+# What the drivers say when the store is held by another writer, and when it cannot be written or reached.
+_BUSY = ("database is locked", "database table is locked", "database is busy", "lock timeout",
+         "could not obtain lock", "deadlock detected")
+_UNAVAILABLE = ("readonly database", "read-only", "unable to open database", "disk i/o error", "disk is full",
+                "database or disk is full", "connection refused", "could not connect", "server closed the connection",
+                "no such host", "could not translate host name", "connection timed out", "is the server running")
+
+
+def _store_errors(shown_url: str) -> Callable[[ExceptionContext], None]:
+    """A handle_error hook: a driver error that means the store is busy or unusable becomes StoreBusy or
+    StoreUnavailable with one plain line (the original stays chained for the log); other errors (a
+    constraint, a bug) pass through untouched, since code above handles or reports those itself."""
+
+    def translate(context: ExceptionContext) -> None:
+        original = context.original_exception
+        text = str(original).lower()
+        if any(words in text for words in _BUSY):
+            raise StoreBusy(f"the store {shown_url} is busy: another process has held it for longer than the "
+                            f"wait allows ({_first_line(original)}); try again in a moment") from original
+        if context.is_disconnect or any(words in text for words in _UNAVAILABLE):
+            raise StoreUnavailable(f"the store {shown_url} cannot be used: {_first_line(original)}") from original
+
+    return translate
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
 
 
 def _safe(url: str) -> str:
