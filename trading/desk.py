@@ -26,7 +26,7 @@ from trading.broker import Broker, BrokerError, OrderRequest
 from trading.executor import Execution, Executor
 from trading.guards import GuardLimits, check_order
 from trading.proposals import ProposalStatus, claim, is_expired, record_event, transition
-from trading.reconcile import Reconciler
+from trading.reconcile import Reconciler, approvals_without_order
 from trading.size_spec import SizeSpecError, parse_size
 from trading.state import TradingState, read_state, write_state
 from trading.views import OrderView, PnlView, PositionView, ReconcileView
@@ -87,11 +87,18 @@ class TradingDesk:
     # --- operator actions ---
 
     def approve(self, proposal_id: int, actor: str, confirm: bool = False) -> DeskResult:
+        interrupted = False
         with self._sessions.begin() as session:
             proposal = self._pending(session, proposal_id, "approved")
             if isinstance(proposal, DeskResult):
-                return proposal
-            plan = context.plan_for(session, proposal)
+                interrupted = proposal.code == "ALREADY_APPROVED" and self._never_sent(session, proposal_id)
+                if not interrupted:
+                    return proposal
+                proposal = session.get_one(ProposalRow, proposal_id)
+            else:
+                plan = context.plan_for(session, proposal)
+        if interrupted:  # outside the transaction: sending talks to the broker
+            return self._send_interrupted(proposal, actor)
         # The guards first: asking to confirm an order they would refuse anyway wastes the operator's time.
         blocked = self._check(proposal_id, actor, "approval")
         if blocked is not None:
@@ -274,6 +281,29 @@ class TradingDesk:
         return DeskResult(False, "NOT_PENDING", f"Proposal #{proposal.id} is already {status.value} "
                           f"(by {proposal.updated_by}) and can no longer be {verb}.", proposal.id)
 
+    @staticmethod
+    def _never_sent(session: Session, proposal_id: int) -> bool:
+        """Approved, yet no order written: the approving process stopped before it (nothing reached the broker)."""
+        proposal = session.get_one(ProposalRow, proposal_id)
+        return proposal.status == ProposalStatus.APPROVED.value and ledger.entry_order(session, proposal_id) is None
+
+    def _send_interrupted(self, proposal: ProposalRow, actor: str) -> DeskResult:
+        """Approved before an interruption and never sent: an operator approving again sends it now, through
+        the guards again. Should the approving process still be on its way, the order's unique client id
+        lets only one of the two reach the broker."""
+        before = f"approved by {proposal.updated_by} at {proposal.updated_at:%Y-%m-%d %H:%M} UTC"
+        log.warning("proposal #%s was %s but never sent; sending it now for %s", proposal.id, before, actor)
+        execution = self.submit(proposal.id, actor)
+        if execution.code == "ALREADY_SUBMITTED":
+            with self._sessions() as session:
+                return self._already(session.get_one(ProposalRow, proposal.id))
+        if not execution.ok:
+            return DeskResult(False, execution.code, f"Proposal #{proposal.id} was {before} but never sent (interrupted "
+                              f"before its order was written); sending it now did not go through: {execution.message}",
+                              proposal.id)
+        return DeskResult(True, "OK", f"Proposal #{proposal.id} was {before} but never sent (interrupted before its "
+                          f"order was written); sent now: {execution.message}.", proposal.id)
+
     def _already(self, proposal: ProposalRow) -> DeskResult:
         with self._sessions() as session:
             event = session.scalar(select(ProposalEventRow).where(
@@ -327,11 +357,8 @@ class TradingDesk:
         broker (the order row is written first), so it is submitted now, through the guards again."""
         # Recent approvals are left to the call that made them (the unique client id would stop a
         # second order anyway; this only avoids two processes racing to say so).
-        settled = self._clock() - INTERRUPTED_AFTER
         with self._sessions() as session:
-            ids = [p.id for p in session.scalars(select(ProposalRow).where(
-                ProposalRow.status == ProposalStatus.APPROVED.value, ProposalRow.updated_at <= settled))
-                if ledger.entry_order(session, p.id) is None]
+            ids = [p.id for p in approvals_without_order(session, self._clock() - INTERRUPTED_AFTER)]
         for proposal_id in ids:
             log.info("submitting proposal #%s, approved before an interruption", proposal_id)
             self.submit(proposal_id, "recovery")

@@ -1,7 +1,9 @@
 """Reconciliation: the broker's orders and positions against the store; differences go to operators.
 
 It never submits. An order that was written down but cannot be found at the broker after a grace
-period (longer than the executor's retries) never reached it: it is marked failed, not resent.
+period (longer than the executor's retries) never reached it: it is marked failed, not resent. An
+approval whose order was never written down (the approving process stopped in between) never
+reached the broker either: it is reported, and `approve` or serve's trading tick sends it.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from trading.alerts import Alert, Notifier
 from storage.db import Sessions
@@ -23,6 +26,8 @@ from trading.proposals import TRANSITIONS, ProposalStatus, transition
 from trading.views import ReconcileView
 
 SUBMIT_GRACE = timedelta(minutes=2)
+# An approval younger than this may still be on its way to the broker (the guards read the account first).
+APPROVAL_GRACE = timedelta(seconds=30)
 QUANTITY_TOLERANCE = 1e-9
 ACTOR = "reconcile"
 
@@ -34,8 +39,10 @@ class Reconciler:
         self._notifier, self._clock = notifier, clock
 
     def run(self) -> ReconcileView:
-        """Full reconciliation (at start and periodically): orders, unknown orders, positions; audited."""
+        """Full reconciliation (at start and periodically): orders, unknown orders, positions, approvals
+        that never became an order; audited."""
         checked, updated, differences = self._sync()
+        differences += self._approvals_never_sent()
         try:
             differences += self._unknown_orders()
             differences += self._position_differences()
@@ -107,6 +114,13 @@ class Reconciler:
                     transition(proposal, ProposalStatus.FAILED, ACTOR, now, row.error)
         return f"Order {client_id} never reached the broker; it is marked failed and was not sent again."
 
+    def _approvals_never_sent(self) -> list[str]:
+        with self._sessions() as session:
+            found = [(p.id, p.updated_by, p.updated_at) for p in approvals_without_order(session, self._clock() - APPROVAL_GRACE)]
+        return [f"Proposal #{pid} was approved by {actor} at {at:%Y-%m-%d %H:%M} UTC but its order was never written "
+                f"(the approving process stopped): nothing reached the broker. `approve {pid}` sends it now, through "
+                "the guards again; serve sends it at its next trading tick." for pid, actor, at in found]
+
     def _unknown_orders(self) -> list[str]:
         with self._sessions() as session:
             prefix = f"tb-{ledger.store_id(session, self._clock())}-"
@@ -146,3 +160,11 @@ class Reconciler:
             key = hashlib.sha256("\n".join(differences).encode()).hexdigest()[:16]
             self._notifier.alert(Alert("reconciliation", "Reconciliation found differences:\n" + "\n".join(differences),
                                        f"reconcile:{key}"))
+
+
+def approvals_without_order(session: Session, settled: datetime) -> list[ProposalRow]:
+    """Proposals approved at or before `settled` for which no entry order was ever written."""
+    entries = select(OrderRow.proposal_id).where(OrderRow.role == "entry", OrderRow.proposal_id.is_not(None))
+    return list(session.scalars(select(ProposalRow).where(
+        ProposalRow.status == ProposalStatus.APPROVED.value, ProposalRow.updated_at <= settled,
+        ProposalRow.id.not_in(entries)).order_by(ProposalRow.id)))
