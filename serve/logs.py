@@ -79,7 +79,10 @@ def configure_command_logging(settings: Settings, verbose: bool, stream: IO[str]
     level = settings.log_level if "log_level" in settings.model_fields_set else ("info" if verbose else "warning")
     if verbose and logging.getLevelName(level.upper()) > logging.INFO:
         level = "info"
-    configure_logging(settings.log_format, level, stream)
+    if settings.log_format == "json" or stream is not None:
+        configure_logging(settings.log_format, level, stream)
+    else:  # plain lines: the handler the command line set up before the settings were read stays
+        logging.getLogger().setLevel(level.upper())
 
 
 def settings_secrets(settings: Settings) -> list[str]:
