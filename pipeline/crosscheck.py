@@ -1,6 +1,7 @@
 """The Claude polarity cross-check inside a cycle: pick, ask (once per text, ever), record, blend.
 
-Only runs when an Anthropic key is configured. Whatever goes wrong, the cycle keeps the model's
+Only runs when an Anthropic key is configured. No transaction is open while Claude is asked: the
+stored verdicts are read first, and each answer is written in a short transaction of its own. Whatever goes wrong, the cycle keeps the model's
 scores for what could not be checked and gets one Problem saying why, so the run is marked degraded.
 Claude only nudges polarity; it never sees a price, a signal or an order.
 """
@@ -18,6 +19,7 @@ from intelligence.relevance import Mention
 from intelligence.sentiment.crosscheck import LlmVerdict, blend, select_headlines
 from intelligence.types import Headline, Polarity, Problem
 from providers.claude import ClaudeConfig, ClaudeError, ClaudePolarity
+from storage.db import Sessions
 from storage.llm_models import LlmPolarityRow
 
 WHERE = "Claude cross-check"
@@ -40,7 +42,7 @@ def claude_from_settings(settings: Settings) -> ClaudePolarity | None:
 
 
 def cross_check_polarity(
-    settings: Settings, session: Session, mentions: Mapping[str, Sequence[Mention]], polarity: Mapping[str, Polarity],
+    settings: Settings, sessions: Sessions, mentions: Mapping[str, Sequence[Mention]], polarity: Mapping[str, Polarity],
     model_key: str, as_of: datetime, now: datetime, run_id: int,
     client_factory: Callable[[Settings], ClaudePolarity | None] = claude_from_settings,
 ) -> CrossCheck:
@@ -52,7 +54,8 @@ def cross_check_polarity(
         return CrossCheck(dict(polarity), 0, ())
     chosen = select_headlines(mentions, polarity, as_of, timedelta(hours=settings.half_life_hours), settings.claude_top_n)
     wanted = {h.content_hash for found in chosen.values() for h in found}
-    verdicts = _stored(session, client.llm_id, wanted)
+    with sessions() as session:
+        verdicts = _stored(session, client.llm_id, wanted)
     problem = None
     failed_assets = 0
     for symbol, headlines in chosen.items():
@@ -67,10 +70,14 @@ def cross_check_polarity(
         except ClaudeError as exc:
             problem, failed_assets = str(exc), failed_assets + 1
             continue
-        for headline, verdict in zip(ask, answers, strict=True):
-            verdicts[headline.content_hash] = verdict
-            _record(session, headline.content_hash, client.llm_id, verdict, model_key, polarity[headline.content_hash],
-                    settings.claude_weight, run_id, now)
+        answered = dict(zip((h.content_hash for h in ask), answers, strict=True))
+        verdicts.update(answered)
+        with sessions.begin() as session:
+            taken = set(_stored(session, client.llm_id, set(answered)))  # another cycle may have asked meanwhile
+            for content_hash, verdict in answered.items():
+                if content_hash not in taken:
+                    _record(session, content_hash, client.llm_id, verdict, model_key, polarity[content_hash],
+                            settings.claude_weight, run_id, now)
     blended = dict(polarity)
     for content_hash in wanted & verdicts.keys():
         blended[content_hash] = blend(polarity[content_hash], verdicts[content_hash], settings.claude_weight)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -53,22 +53,40 @@ def model_key(backend: SentimentBackend) -> str:
 def score_headlines(session: Session, backend: SentimentBackend, headlines: Sequence[Headline]) -> dict[str, Polarity]:
     """Polarity by content hash; texts already scored by this model version come from the store."""
     key = model_key(backend)
-    wanted = {h.content_hash: h.title for h in headlines}
+    polarity = cached_scores(session, key, headlines)
+    scored = score_missing(backend, headlines, polarity)
+    store_scores(session, key, scored)
+    polarity.update(scored)
+    return polarity
+
+
+def cached_scores(session: Session, key: str, headlines: Sequence[Headline]) -> dict[str, Polarity]:
+    """The stored polarity of each of `headlines` this model version already scored, by content hash."""
+    wanted = {h.content_hash for h in headlines}
     # Plain columns, not ORM objects: a replay looks up tens of thousands of scores at once.
     cached = session.execute(
         select(SentimentRow.content_hash, SentimentRow.positive, SentimentRow.negative, SentimentRow.neutral)
         .where(SentimentRow.model == key, SentimentRow.content_hash.in_(wanted))
     )
-    polarity = {content_hash: Polarity(positive, negative, neutral) for content_hash, positive, negative, neutral in cached}
-    missing = [h for h in wanted if h not in polarity]
-    scored = dict(zip(missing, backend.score([wanted[h] for h in missing])))
-    if scored:  # one multi-row INSERT rather than an ORM object per score
-        session.execute(insert(SentimentRow), [
-            {"content_hash": h, "model": key, "label": p.label, "positive": p.positive, "negative": p.negative,
-             "neutral": p.neutral} for h, p in scored.items()
-        ])
-    polarity.update(scored)
-    return polarity
+    return {content_hash: Polarity(positive, negative, neutral) for content_hash, positive, negative, neutral in cached}
+
+
+def score_missing(backend: SentimentBackend, headlines: Sequence[Headline], known: Mapping[str, Polarity]) -> dict[str, Polarity]:
+    """The model's polarity of each text not in `known`, once per text."""
+    missing = {h.content_hash: h.title for h in headlines if h.content_hash not in known}
+    return dict(zip(missing, backend.score(list(missing.values()))))
+
+
+def store_scores(session: Session, key: str, scored: Mapping[str, Polarity]) -> None:
+    """Store new scores, leaving alone any that another writer stored meanwhile (same text, same model)."""
+    if not scored:
+        return
+    taken = set(session.scalars(select(SentimentRow.content_hash)
+                                .where(SentimentRow.model == key, SentimentRow.content_hash.in_(scored))))
+    new = [{"content_hash": h, "model": key, "label": p.label, "positive": p.positive, "negative": p.negative,
+            "neutral": p.neutral} for h, p in scored.items() if h not in taken]
+    if new:  # one multi-row INSERT rather than an ORM object per score
+        session.execute(insert(SentimentRow), new)
 
 
 def _store_headlines(session: Session, headlines: Sequence[Headline], run_id: int) -> None:
@@ -163,26 +181,37 @@ def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, pr
         horizon=timedelta(hours=settings.horizon_hours),
         burst_window=timedelta(hours=settings.hype_window_hours),
     )
-    with sessions.begin() as session:
-        _store_headlines(session, (*feeds.headlines, *news.held_back), run_id)
-        polarity = score_headlines(session, backend, relevant)
-        # Claude nudges the polarity of each asset's top headlines when a key is set; a failure degrades the run.
-        checked = cross_check_polarity(settings, session, mentions, polarity, model_key(backend), as_of, now, run_id)
-        polarity = checked.polarity
-        problems.extend(checked.problems)
+    # The store is read, then written in short transactions: the model, Claude and the artifact work
+    # with no write lock held, so chat commands and other writers never wait on a cycle for long.
+    # Should the process stop part-way, what is written is self-contained (headlines, the score cache,
+    # Claude's verdicts) and the run stays "running" until serve marks it interrupted.
+    key = model_key(backend)
+    with sessions() as session:
+        polarity = cached_scores(session, key, relevant)
         state = load_cycle_state(session, market, settings.universe, as_of, settings.divergence_history,
                                  settings.calibration_min_outcomes)
-        outcome = run_cycle(as_of, assets, mentions, polarity, bars, interval, params, state)
-        problems.extend(outcome.problems)
-        digest = build_digest(outcome.signals, as_of, backend.name, len(feeds.headlines), [str(p) for p in problems])
-        evidence = {item.symbol: item.evidence for item in digest.items}
-        per_horizon = params.horizon / interval
-        artifact_problem = _write_artifact(settings, RunRecord(
-            run_id, as_of, backend.name, len(feeds.headlines), params, outcome.signals, evidence, per_horizon,
-            state.calibrator, [str(p) for p in problems]))
-        if artifact_problem is not None:
-            problems.append(artifact_problem)
-            digest = replace(digest, problems=tuple(str(p) for p in problems))
+    scored = score_missing(backend, relevant, polarity)
+    polarity.update(scored)
+    with sessions.begin() as session:
+        _store_headlines(session, (*feeds.headlines, *news.held_back), run_id)
+        store_scores(session, key, scored)
+    # Claude nudges the polarity of each asset's top headlines when a key is set; a failure degrades the run.
+    checked = cross_check_polarity(settings, sessions, mentions, polarity, key, as_of, now, run_id)
+    polarity = checked.polarity
+    problems.extend(checked.problems)
+    outcome = run_cycle(as_of, assets, mentions, polarity, bars, interval, params, state)
+    problems.extend(outcome.problems)
+    digest = build_digest(outcome.signals, as_of, backend.name, len(feeds.headlines), [str(p) for p in problems])
+    evidence = {item.symbol: item.evidence for item in digest.items}
+    per_horizon = params.horizon / interval
+    artifact_problem = _write_artifact(settings, RunRecord(
+        run_id, as_of, backend.name, len(feeds.headlines), params, outcome.signals, evidence, per_horizon,
+        state.calibrator, [str(p) for p in problems]))
+    if artifact_problem is not None:
+        problems.append(artifact_problem)
+        digest = replace(digest, problems=tuple(str(p) for p in problems))
+    # The run's result in one transaction: its signals, its proposal and its status, all or nothing.
+    with sessions.begin() as session:
         rows = {s.symbol: _signal_row(s, run_id, evidence[s.symbol], per_horizon) for s in outcome.signals}
         session.add_all(rows.values())
         session.flush()

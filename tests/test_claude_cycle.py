@@ -136,7 +136,6 @@ def test_a_blank_key_is_a_problem_not_a_crash(monkeypatch, tmp_path, backend) ->
     monkeypatch.setenv("ANTHROPIC_API_KEY", "   ")
     sessions = open_store(f"sqlite:///{tmp_path / 'blank.db'}")
     polarity = {"abc": Polarity(0.6, 0.1, 0.3)}
-    with sessions.begin() as session:
-        checked = cross_check_polarity(load_settings(), session, {}, polarity, "embedded:x", NOW, NOW, run_id=1)
+    checked = cross_check_polarity(load_settings(), sessions, {}, polarity, "embedded:x", NOW, NOW, run_id=1)
     assert checked.polarity == polarity and checked.checked == 0
     assert [str(p) for p in checked.problems] == ["Claude cross-check: not configured correctly: the Anthropic API key is empty"]

@@ -175,8 +175,8 @@ def test_a_headline_from_the_future_waits_for_its_time(live, backend, feeds) -> 
         + item.format("Bitcoin ETF sees record day", "b", "Sat, 13 Dec 2025 13:00:00 +0000")
         + "</channel></rss>").encode()
     first = _cycle(live, backend)
-    assert "news: 1 headline(s) dated after as-of 2025-12-13 11:00 UTC (up to 2 hours ahead) kept for a later cycle" \
-        in first.digest.problems
+    assert ("news: 1 headline(s) dated after as-of 2025-12-13 11:00 UTC (up to 2 hours ahead) kept for a later cycle: "
+            "CoinDesk dated 2025-12-13 13:00 UTC (“Bitcoin ETF sees record day”)") in first.digest.problems
     assert first.digest.headline_count == 152 - 25 + 1 + 2
     _, sessions, clock = live
     with sessions() as session:  # stored when seen, so a 304 later does not lose it
