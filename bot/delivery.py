@@ -5,6 +5,11 @@ ones behind it, so the parts of a digest never arrive out of order. A rate limit
 `retry_after`, Discord's 429 and bucket headers) defers by exactly the time asked; an outage backs
 off exponentially up to a cap and never gives up. When Telegram fails, a message that carries a
 Discord backup is mirrored there once, and Discord hears once per outage that Telegram is down.
+
+At least once, and a duplicate only where it cannot be told apart: a send that got no answer in
+time (Unknown) may have been shown, so it is marked unknown and sent again only after
+`Backoff.unknown_delay()`, not at once and not backed up to Discord. A part Telegram confirmed is
+never sent again by this process, even when the store is too busy to record it at that moment.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Protocol
 
-from bot.outbox import Envelope, Outbox, Pending
+from bot.outbox import UNKNOWN, Envelope, Outbox, Pending
 from redaction import redact
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,11 @@ class RetryLater(DeliveryError):
 
 class Transient(DeliveryError):
     """The channel is down or timed out: back off and retry."""
+
+
+class Unknown(DeliveryError):
+    """The request went out but no answer came (a read timeout, a dropped connection): it may have been
+    delivered. Sending again could show it twice, so it waits first."""
 
 
 class Permanent(DeliveryError):
@@ -61,10 +71,17 @@ class Sender(Protocol):
 class Backoff:
     first_seconds: float
     max_seconds: float
+    # After a send whose outcome is unknown, the wait before sending it again: long enough for a slow
+    # Telegram to have settled, so a resend is not one of a burst of copies. None: the longest backoff
+    # (TB_OUTBOX_BACKOFF_MAX_SECONDS, 300 s by default).
+    unknown_seconds: float | None = None
 
     def delay(self, attempts: int) -> timedelta:
         """After the n-th failed attempt (n >= 1)."""
         return timedelta(seconds=min(self.first_seconds * 2 ** min(attempts - 1, 30), self.max_seconds))
+
+    def unknown_delay(self) -> timedelta:
+        return timedelta(seconds=self.max_seconds if self.unknown_seconds is None else self.unknown_seconds)
 
 
 @dataclass
@@ -89,6 +106,8 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Parts a channel confirmed that the store has not recorded yet (it was busy): never sent again.
+        self._delivered: dict[int, int] = {}
 
     def add_sender(self, sender: Sender) -> None:
         """Start delivering `sender.channel` (e.g. once Telegram has answered at start)."""
@@ -150,14 +169,19 @@ class DeliveryWorker:
     async def _deliver(self, message: Pending, report: PassReport) -> bool:
         """True when the message is done with (sent, or failed for good)."""
         sender = self.senders[message.channel]
-        destination, index = message.destination, message.parts_sent
+        destination = message.destination
+        index = max(message.parts_sent, self._delivered.get(message.id, 0))
+        if message.status == UNKNOWN:
+            log.warning("%s message %s to %s: its last send got no answer in time and may have been delivered; "
+                        "sending it again", message.channel, message.id, destination)
         try:
             total = sender.part_count(message.payload)
             while index < total:
                 await sender.send_part(destination, message.payload, index)
                 index += 1
+                self._delivered[message.id] = index
                 if index < total:  # the last part is recorded with the message's completion, in one write
-                    self.outbox.progress(message.id, index)
+                    self._record_progress(message.id, index)
         except Moved as moved:
             self.outbox.moved(message.id, moved.destination)
             return False  # retried at once on the next pass, to the new chat
@@ -166,9 +190,20 @@ class DeliveryWorker:
             return False
         except Permanent as refused:
             self.outbox.failed(message.id, message.attempts + 1, str(refused))
+            self._delivered.pop(message.id, None)
             report.failed += 1
             self._backup(message)
             return True
+        except Unknown as unsure:
+            attempts = message.attempts + 1
+            delay = self.backoff.unknown_delay()
+            reason = redact(str(unsure))
+            log.warning("%s delivery to %s may or may not have gone out (attempt %d): %s; sent again in %s",
+                        message.channel, destination, attempts, reason, delay)
+            self.outbox.unknown(message.id, attempts, delay, reason)
+            report.errors.append(reason)
+            self._channel_down(message.channel, reason)  # no Discord backup of it: it may be there already
+            return False
         except Exception as exc:  # Transient, or anything unforeseen: keep the message, back off
             attempts = message.attempts + 1
             reason = redact(f"{exc.__class__.__name__}: {exc}")
@@ -178,10 +213,18 @@ class DeliveryWorker:
             self._channel_down(message.channel, reason)
             self._backup(message)
             return False
-        self.outbox.sent(message.id, index)
+        self.outbox.sent(message.id, index)  # should the store fail here, the next pass records it, not resends
+        self._delivered.pop(message.id, None)
         report.delivered += 1
         self._channel_up(message.channel)
         return True
+
+    def _record_progress(self, message_id: int, parts: int) -> None:
+        try:
+            self.outbox.progress(message_id, parts)
+        except Exception as exc:  # the store is busy: the count in memory keeps the part from going out again
+            log.warning("outbox could not record part %d of message %s as sent (%s); kept in memory",
+                        parts, message_id, exc.__class__.__name__)
 
     def _backup(self, message: Pending) -> None:
         if message.backup and message.backup_key and "discord" in self.senders:

@@ -2,7 +2,10 @@
 
 A message is keyed by what it is (its logical key) and where it goes; putting the same key twice
 is a no-op, so an alert raised again, a reply to a re-delivered update or a digest re-scheduled
-after a crash goes out once. Rows are never deleted by delivery: `sent` and `failed` stay as the record.
+after a crash is queued once. Rows are never deleted by delivery: `sent` and `failed` stay as the record.
+
+Delivery is at least once (README "Nothing lost"): `unknown` marks a message whose last send got no
+answer in time, so Telegram may have shown it; it is sent again only after a delay, never at once.
 """
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ from storage.chat_models import OutboxMessage
 from storage.db import Sessions
 
 log = logging.getLogger(__name__)
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED, UNKNOWN = "pending", "sent", "failed", "unknown"
+UNDELIVERED = (PENDING, UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Pending:
     parts_sent: int
     attempts: int
     next_attempt_at: datetime
+    status: str = PENDING  # or UNKNOWN: the last attempt may have been delivered
 
 
 def _row(key: str, envelope: Envelope, now: datetime) -> OutboxMessage:
@@ -64,7 +69,7 @@ def _row(key: str, envelope: Envelope, now: datetime) -> OutboxMessage:
 
 def _pending(row: OutboxMessage) -> Pending:
     return Pending(row.id, row.key, row.channel, row.destination, row.kind, row.payload, row.backup, row.backup_key,
-                   row.parts_sent, row.attempts, row.next_attempt_at)
+                   row.parts_sent, row.attempts, row.next_attempt_at, row.status)
 
 
 class Outbox:
@@ -111,7 +116,8 @@ class Outbox:
     def pending(self) -> list[Pending]:
         """Every undelivered message, oldest first (per destination, that is the order of delivery)."""
         with self._sessions() as session:
-            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.status == PENDING).order_by(OutboxMessage.id))
+            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(UNDELIVERED))
+                                   .order_by(OutboxMessage.id))
             return [_pending(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
@@ -132,7 +138,13 @@ class Outbox:
         self._update(message_id, status=SENT, parts_sent=parts, sent_at=self._clock(), last_error=None)
 
     def retry(self, message_id: int, attempts: int, delay: timedelta, error: str) -> None:
-        self._update(message_id, attempts=attempts, next_attempt_at=self._clock() + delay, last_error=redact(error)[:2000])
+        self._update(message_id, status=PENDING, attempts=attempts, next_attempt_at=self._clock() + delay,
+                     last_error=redact(error)[:2000])
+
+    def unknown(self, message_id: int, attempts: int, delay: timedelta, error: str) -> None:
+        """The last send got no answer in time: it may have been delivered. Tried again after `delay`."""
+        self._update(message_id, status=UNKNOWN, attempts=attempts, next_attempt_at=self._clock() + delay,
+                     last_error=redact(error)[:2000])
 
     def failed(self, message_id: int, attempts: int, error: str) -> None:
         """Undeliverable for good (the chat blocked the bot, the chat is gone): kept, not retried."""

@@ -43,7 +43,7 @@ class OutboxMessage(Base):
     backup: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     backup_key: Mapped[str | None] = mapped_column(String(255))
     parts_sent: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(12), index=True)  # pending | sent | failed
+    status: Mapped[str] = mapped_column(String(12), index=True)  # pending | unknown (may have gone out) | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)

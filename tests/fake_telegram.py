@@ -59,6 +59,7 @@ class Fault:
     status: int = 502
     retry_after: int | None = None
     hang: float = 0.0  # sleep this long first (longer than the client's timeout: a timeout)
+    late: float = 0.0  # do what was asked, then answer this late (Telegram accepted it; the answer is slow)
 
 
 @dataclass
@@ -209,13 +210,15 @@ class FakeTelegram:
             body["parameters"] = parameters
         return web.json_response(body, status=status)
 
-    async def _fault(self, method: str) -> web.Response | None:
-        fault = None
+    def _next_fault(self, method: str) -> Fault | None:
         if self._outage is not None and (method in self._outage[1] or (not self._outage[1] and method != "getUpdates")):
-            fault = self._outage[0]
-        elif self._faults.get(method):
-            fault = self._faults[method].pop(0)
-        if fault is None:
+            return self._outage[0]
+        if self._faults.get(method):
+            return self._faults[method].pop(0)
+        return None
+
+    async def _fault(self, fault: Fault | None) -> web.Response | None:
+        if fault is None or fault.late:
             return None
         if fault.hang:
             await asyncio.sleep(fault.hang)
@@ -228,7 +231,8 @@ class FakeTelegram:
         self.calls.append((method, time.monotonic()))
         if request.match_info["token"] != self.token:
             return self._error(401, "Unauthorized")
-        failure = await self._fault(method)
+        fault = self._next_fault(method)
+        failure = await self._fault(fault)
         if failure is not None:
             return failure
         params = await self._params(request)
@@ -239,6 +243,8 @@ class FakeTelegram:
             result = await handler(params)
         except HtmlError as exc:
             return self._error(400, f"Bad Request: {exc}")
+        if fault is not None and fault.late:
+            await asyncio.sleep(fault.late)  # done; only the answer is slow (a client that gave up never reads it)
         if isinstance(result, web.Response):
             return result
         return web.json_response({"ok": True, "result": result})

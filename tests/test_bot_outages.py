@@ -68,7 +68,8 @@ def test_telegram_timing_out_is_retried_until_it_answers() -> None:
     async def scenario() -> None:
         async with chat_stack(chat_timeout_seconds=0.3) as stack:
             tg = stack.telegram
-            tg.outage(hang=0.6, methods={"sendMessage"})
+            # Longer than a send waits for its answer (4 x the 0.3 s HTTP timeout, bot/telegram_sender.py).
+            tg.outage(hang=1.5, methods={"sendMessage"})
             stack.runtime.publisher.alert(Alert("error", "Broker unreachable", "error:1"))
             await stack.discord.wait_for(lambda: any(m["embeds"][0].get("title") == "Channel outage"
                                                      for m in stack.discord.received))
@@ -77,6 +78,8 @@ def test_telegram_timing_out_is_retried_until_it_answers() -> None:
             tg.recover()
             await tg.wait_for(lambda: len(tg.to(OPERATOR)) == 1)
             assert tg.to(OPERATOR)[0].text == "Error\n\nBroker unreachable"
+            await asyncio.sleep(0.5)
+            assert len(tg.to(OPERATOR)) == 1  # the fake never showed the timed-out sends: one copy
 
     run(scenario())
 
