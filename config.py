@@ -4,14 +4,13 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from datetime import time as dt_time
 from pathlib import Path
 from typing import Annotated, Collection, Literal, Mapping, Sequence
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-from redaction import mask_urls
 
 
 ENV_PREFIX = "TB_"
@@ -53,6 +52,31 @@ def check_number(field: str, value: object) -> object:
         if field.endswith(suffix) and abs(value) > MAX_DURATION_DAYS * per_day:
             raise ValueError(f"must be at most {MAX_DURATION_DAYS * per_day:,.0f} ({MAX_DURATION_DAYS:,} days)")
     return value
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def mask_url(url: str) -> str:
+    """`url` without its user and password and with every query value replaced by ***: what may be
+    shown or stored of a URL that can carry a credential (a feed's token, a proxy password)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is no number: nothing of it can be trusted to be harmless
+        return "<unparseable URL>"
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    query = urlencode([(key, "***") for key, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    return urlunsplit((parts.scheme, host + port, parts.path, query, ""))
+
+
+def mask_urls(text: str) -> str:
+    """Every URL inside `text` masked as by `mask_url`."""
+    return _URL.sub(lambda m: mask_url(m.group(0)), text)
 
 
 class ConfigError(Exception):

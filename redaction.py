@@ -62,28 +62,3 @@ def webhook_secret(url: str) -> str | None:
     """The token part of a Discord webhook URL (…/webhooks/<id>/<token>)."""
     match = re.search(r"/webhooks/\d+/([^/?#]+)", url)
     return match.group(1) if match else None
-
-
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
-
-
-def mask_url(url: str) -> str:
-    """`url` without its user and password and with every query value replaced by ***: what may be
-    shown or stored of a URL that can carry a credential (a feed's token, a proxy password)."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # a port that is no number: nothing of it can be trusted to be harmless
-        return "<unparseable URL>"
-    if ":" in host:  # an IPv6 literal keeps its brackets
-        host = f"[{host}]"
-    query = urlencode([(key, "***") for key, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
-    return urlunsplit((parts.scheme, host + port, parts.path, query, ""))
-
-
-def mask_urls(text: str) -> str:
-    """Every URL inside `text` masked as by `mask_url`."""
-    return _URL.sub(lambda m: mask_url(m.group(0)), text)

@@ -9,8 +9,8 @@ from typing import Iterable, Mapping
 
 from sqlalchemy import select
 
+from config import mask_url
 from providers.circuit import BreakerSnapshot, BreakerState
-from redaction import mask_url
 from providers.http_feeds import Validators
 from storage.db import Sessions
 from storage.provider_models import BreakerRow, FeedValidatorRow
@@ -21,7 +21,7 @@ KEY_ROUNDS = 100_000
 @functools.lru_cache(maxsize=256)  # the slow hash once per feed and process, not once per cycle
 def validator_key(url: str) -> str:
     """How a feed's validators are keyed in the store: the URL without user, password and query values
-    (redaction.mask_url), and, when something was masked, a slow salted hash of the whole URL, so two
+    (config.mask_url), and, when something was masked, a slow salted hash of the whole URL, so two
     feeds that differ only in a token stay apart and a changed token is a new feed. The hash is
     PBKDF2 (100k rounds, the masked URL as salt): a weak password cannot be recovered by a fast search."""
     masked = mask_url(url)
