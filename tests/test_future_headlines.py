@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.render_text import render_digest
+from bot.message_model import plain
+from bot.messages import digest_doc
 from config import load_settings
 from pipeline.cycle import run_once
 from pipeline.data_sources import build_data_sources
 from providers.bars import EmbeddedMarketData
 from providers.feeds import EMBEDDED_FEEDS_DIR
 from providers.sentiment_models import load_backend
+from service.chat_ops import DigestSnapshot
 from storage.db import open_store
 from storage.models import HeadlineRow
 from tests.conftest import utc
@@ -64,7 +66,7 @@ def test_a_misdated_item_is_set_aside_and_named_and_as_of_stays(tmp_path, backen
     [problem] = [p for p in digest.problems if p.startswith("news:")]
     assert "1 headline(s)" in problem and "CoinDesk" in problem and "Citadel Securities and DeFi" in problem
     assert date[12:16] in problem  # the year it claimed
-    text = render_digest(digest)
+    text = plain(digest_doc(DigestSnapshot(report.run_id, digest, None)))
     assert "DEGRADED" in text and "Citadel Securities and DeFi" in text
     assert not re.search(r"\d{4,} hours old", text)
     for signal in report.signals:
