@@ -56,8 +56,10 @@ def open_store(url: str) -> Sessions:
             event.listen(engine, "connect", _sqlite_write_ahead_log)
     try:
         prepare_schema(engine)
-    except StoreError:
-        raise
+    except StoreError as exc:  # translated by the hook below: said as a failure to open, kind kept
+        cause = exc.__cause__ or exc
+        hint = "; another process holds it, try again in a moment" if isinstance(exc, StoreBusy) else ""
+        raise type(exc)(f"cannot open store {_safe(url)}: {_first_line(cause)}{hint}") from cause
     except Exception as exc:  # any driver error means the store is unusable: say why
         raise StoreError(f"cannot open store {_safe(url)}: {exc.__class__.__name__}: {exc}") from exc
     return sessionmaker(engine, expire_on_commit=False)
