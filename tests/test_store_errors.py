@@ -78,7 +78,7 @@ def test_once_the_lock_is_gone_the_same_command_works(store: Path) -> None:
     with held(store, 60):
         assert _command(f"sqlite:///{store}", "pause").returncode == 2
     done = _command(f"sqlite:///{store}", "pause")
-    assert done.returncode == 0 and "paused" in done.stdout.lower()
+    assert done.returncode == 0 and "halted" in done.stdout.lower()
 
 
 @pytest.mark.parametrize("argv", [["approve", "1"], pytest.param(["pause"], marks=pytest.mark.slow), ["run", "--once"]])
