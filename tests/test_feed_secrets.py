@@ -95,7 +95,7 @@ def test_a_store_written_before_is_re_keyed_on_open_and_keeps_its_validators(tmp
     secret_url = f"https://reader:{PASSWORD}@feeds.example/rss?token={TOKEN}"
     engine = create_engine(url)
     with engine.begin() as connection:  # the store as the release before this one left it
-        command.upgrade(alembic_config(connection), "0002")
+        command.upgrade(alembic_config(connection), "0003")
         connection.execute(text("INSERT INTO feed_validators (url, etag, last_modified, updated_at) "
                                 "VALUES (:u, '\"old\"', NULL, '2025-12-13 10:00:00')"), {"u": secret_url})
         connection.execute(text("INSERT INTO feed_validators (url, etag, last_modified, updated_at) "

@@ -5,8 +5,8 @@ query or a password in its URL kept that secret in the store. Each such row is r
 pipeline/provider_store.validator_key keys it (the masked URL plus a slow salted hash of the whole
 URL), so a restart still finds its validators; rows without anything secret keep their key.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-22
 """
 import hashlib
@@ -18,8 +18,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0003'
-down_revision: Union[str, Sequence[str], None] = '0002'
+revision: str = '0004'
+down_revision: Union[str, Sequence[str], None] = '0003'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
