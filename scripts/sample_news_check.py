@@ -11,6 +11,7 @@ run on them. Prints `source,text` CSV in the order of the check set, then (sourc
 from __future__ import annotations
 
 import csv
+import os
 import random
 import re
 import sys
@@ -21,8 +22,13 @@ sys.path.insert(0, str(ROOT))
 
 from providers.feeds import read_feed_directory  # noqa: E402
 
-REPLAY = ROOT.parent / "shared" / "data" / "replay" / "spy_2018_2019"
+# ../shared/data beside the checkout, or wherever TB_SHARED_DATA points (a worktree elsewhere).
+SHARED_DATA = Path(os.environ.get("TB_SHARED_DATA") or ROOT.parent / "shared" / "data")
+REPLAY = SHARED_DATA / "replay" / "spy_2018_2019"
 SEED = 20251121
+HEADLINE_SEED = 20260115  # the second draw (headline polarity), made after the first was labelled
+HEADLINE_DRAW = (("reuters-headline", 70), ("guardian-headline", 50), ("cnbc-headline", 50))
+CHECK_SET = ROOT / "tests" / "data" / "news_sentences_check.csv"
 # Company-results words: a second Reuters stratum, so statements about measures are not rare.
 RESULTS = re.compile(r"\b(profit|profits|sales|revenue|revenues|earnings|income|loss|losses|shares|stock|orders|"
                      r"dividend|margin|outlook|forecast)\b", re.I)
@@ -69,6 +75,24 @@ def candidates() -> list[tuple[str, str]]:
     return out
 
 
+def headline_draw() -> list[tuple[str, str]]:
+    """Headlines only (the cycle scores titles), none already in the check set, no two alike."""
+    with CHECK_SET.open(newline="", encoding="utf-8") as handle:
+        known = {row["text"] for row in csv.DictReader(handle)}
+    pools = {
+        "reuters-headline": [r["headline"].strip() for r in _rows("reuters_headlines.csv")],
+        "guardian-headline": [" ".join(r["Headlines"].split()) for r in _rows("guardian_headlines.csv")],
+        "cnbc-headline": [" ".join((r.get("Headlines") or "").split()) for r in _rows("cnbc_headlines.csv")],
+    }
+    rng = random.Random(HEADLINE_SEED)
+    out: list[tuple[str, str]] = []
+    for source, n in HEADLINE_DRAW:
+        pool = sorted({t for t in pools[source] if t and t not in known})
+        out.extend((source, text) for text in rng.sample(pool, n))
+        known.update(t for _, t in out)
+    return out
+
+
 def moved_measures() -> list[str]:
     """Feed-summary sentences that may state a measured move; the check set's last nine were picked
     by hand from these (a price or measure said to have moved), then labelled like the rest."""
@@ -84,6 +108,9 @@ def _first_sentence(summary: str) -> str:
 def main() -> int:
     writer = csv.writer(sys.stdout)
     writer.writerow(["source", "text"])
+    if sys.argv[1:] == ["--headlines"]:
+        writer.writerows(headline_draw())
+        return 0
     writer.writerows(candidates())
     writer.writerows(("feed-summary-filter", text) for text in moved_measures())
     return 0
