@@ -57,8 +57,8 @@ def main() -> int:
 
         from providers.sentiment_models import load_finbert
 
-        fp32 = load_finbert(str(model_dir), local_only=True)
-        int8 = load_finbert(str(model_dir), local_only=True, quantize=True)
+        fp32 = load_finbert(str(model_dir))
+        int8 = load_finbert(str(model_dir), quantize=True)
         for backend in (fp32, int8):
             backend.score(texts[:32])  # first call allocates; not counted
         seconds: dict[str, list[float]] = {"fp32": [], "int8": []}

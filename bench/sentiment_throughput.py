@@ -104,7 +104,7 @@ def side_ours(model_dir: Path, headlines_path: Path, store: Path, quantize: bool
     from providers.sentiment_models import load_finbert
 
     # quantize is TB_FINBERT_QUANTIZE; only passed when set, so --root may name a checkout from before it.
-    backend = load_finbert(str(model_dir), local_only=True, **({"quantize": True} if quantize else {}))
+    backend = load_finbert(str(model_dir), **({"quantize": True} if quantize else {}))
     load = time.perf_counter() - began
     import torch
     headlines = _headlines(headlines_path)

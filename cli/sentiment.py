@@ -45,7 +45,10 @@ def cmd_sentiment(settings: Settings, args: argparse.Namespace) -> int:
     except SentimentLoadError as exc:
         print(f"sentiment: {exc}", file=sys.stderr)
         return 1
-    log.info(loaded.note)
+    if loaded.backend.name != "finbert" and (args.backend or settings.sentiment_backend) == "auto":
+        print(f"sentiment: {loaded.note}", file=sys.stderr)  # one line: why not FinBERT, and what to do
+    else:
+        log.info(loaded.note)
     for problem in loaded.problems:
         print(f"sentiment: {problem}", file=sys.stderr)
     out = _utf8(sys.stdout)

@@ -49,7 +49,7 @@ def load_embedded_backend(path: Path | None = None) -> EmbeddedSentiment:
         if "encoder" in meta:
             files = EncoderFiles.from_meta(meta["encoder"])
             trained = _read_bytes(directory / ENCODER_FILE)
-            encoder = load_encoder(trained, files, directory / ENCODER_FILE)
+            encoder = load_encoder(trained, files, directory)
             identity["encoder"] = [hashlib.sha256(trained).hexdigest(), files.base_sha256, files.tokenizer_sha256]
         # The version covers everything that moves a score: the weights, how texts become features,
         # which rules the stack reads and which encoder (ours and the base under it).

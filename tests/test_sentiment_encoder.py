@@ -13,7 +13,7 @@ TINY = EncoderShape(layers=2, hidden=32, heads=4, max_tokens=16)
 @pytest.fixture(scope="module")
 def tiny_bert():
     """A random 2-layer BERT built by transformers itself (eager attention) and its weights as numpy."""
-    import torch
+    torch = pytest.importorskip("torch", reason="the reference is the `finbert` extra: pip install -e '.[dev,finbert]'")
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(3)
@@ -92,22 +92,24 @@ def test_gelu_is_the_exact_erf_form(x: float) -> None:
 
 @pytest.mark.slow
 def test_the_shipped_encoder_matches_transformers_on_real_headlines(embedded_headlines) -> None:
-    """The real MiniLM with the shipped top blocks and head, numpy against transformers (~10 s)."""
+    """The shipped MiniLM (base, our top blocks and head), numpy against transformers (~10 s)."""
+    import json
     import sys
 
+    pytest.importorskip("transformers", reason="the reference is the `finbert` extra: pip install -e '.[dev,finbert]'")
     from providers.embedded_sentiment import DEFAULT_DIR
-    from providers.sentiment_encoder import EncoderFiles, load_encoder
+    from providers.sentiment_encoder import BASE_FILE, TOKENIZER_FILE, EncoderFiles, load_encoder
     from tests.conftest import REPO
 
     sys.path.insert(0, str(REPO / "scripts"))
-    import json
-
     from sentiment_encoder_training import torch_reference
 
     meta = json.loads((DEFAULT_DIR / "model.json").read_text())
     blob = (DEFAULT_DIR / "encoder.npz").read_bytes()
-    stage = load_encoder(blob, EncoderFiles.from_meta(meta["encoder"]), DEFAULT_DIR / "encoder.npz")
+    stage = load_encoder(blob, EncoderFiles.from_meta(meta["encoder"]), DEFAULT_DIR)
     texts = [h.title for h in embedded_headlines[:25]]
-    with np.load(DEFAULT_DIR / "encoder.npz") as npz:
-        arrays = {name: npz[name] for name in npz.files}
-    assert np.abs(stage(texts) - torch_reference(texts, arrays)).max() < 1e-4
+    weights = {}
+    for name in (BASE_FILE, "encoder.npz"):
+        with np.load(DEFAULT_DIR / name) as npz:
+            weights.update({key: npz[key] for key in npz.files})
+    assert np.abs(stage(texts) - torch_reference(texts, weights, DEFAULT_DIR / TOKENIZER_FILE)).max() < 1e-4
