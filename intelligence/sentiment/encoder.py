@@ -6,8 +6,9 @@ hundred small matrix products; numpy does it in milliseconds per text, without t
 and transformers take to import. Training (scripts/train_embedded_sentiment.py) uses torch, and a
 test checks that both give the same numbers.
 
-Texts are grouped by token length and never padded: a text's result cannot depend on the others'
-content (only float rounding of the grouped products, at the 1e-7 level).
+Texts are grouped by token length and never padded, and every product is one text's own (a stacked
+matmul runs one BLAS call per text; the pooling and the head reduce each text's own contiguous
+row): a text's probabilities are bit for bit the same whatever else is scored with it.
 Pure: weights and token ids come in as arrays; the tokenizer and the files belong to the loader.
 """
 from __future__ import annotations
@@ -55,6 +56,13 @@ def _erf(x: np.ndarray) -> np.ndarray:
 def gelu(x: np.ndarray) -> np.ndarray:
     """BERT's exact GELU, x * Phi(x)."""
     return 0.5 * x * (1.0 + _erf(x * _SQRT_HALF))
+
+
+def rowwise_product(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """x @ w for 2-D x, each row reduced on its own: a BLAS product's rounding depends on how many
+    rows it is given (one row takes another code path than many), which would let a text's score
+    depend on the texts scored with it."""
+    return (x[:, None, :] * np.ascontiguousarray(w.T)[None, :, :]).sum(axis=-1)
 
 
 def _softmax_rows(z: np.ndarray) -> np.ndarray:
@@ -105,15 +113,16 @@ class MiniLmClassifier:
             x = self._word[batch] + self._position[:length] + self._token_type
             x = _layer_norm(x, *self._embed_norm, self.shape.eps)
             for layer in self._layers:
-                x = layer(x, self.shape)
-            out[members] = x.mean(axis=1)
+                x = layer(x, self.shape)  # stacked matmuls: one BLAS call per text, same shapes as alone
+            # Each (text, feature) row of token values contiguous and reduced on its own.
+            out[members] = np.ascontiguousarray(x.transpose(0, 2, 1)).mean(axis=-1)
         return out
 
     def probabilities(self, token_ids: Sequence[Sequence[int]]) -> np.ndarray:
         """(n, 3) in LABELS order, one row per text."""
         if not token_ids:
             return np.zeros((0, len(LABELS)))
-        return _softmax_rows(self.sentence_vectors(token_ids) @ self._head_w + self._head_b).astype(np.float64)
+        return _softmax_rows(rowwise_product(self.sentence_vectors(token_ids), self._head_w) + self._head_b).astype(np.float64)
 
 
 class _Getter:
