@@ -3,12 +3,15 @@
 Accuracy and macro-F1 of the shipped model (and of each of its parts: the n-gram model alone, the
 MiniLM encoder alone, the full stack with the rules) on
   - sent_valid: the tweet validation file (../shared/data/sentiment/sent_valid.csv, 2,388 rows),
-  - the news check set: 353 real news headlines and sentences labelled by hand
-    (tests/data/news_sentences_check.csv; small, see tests/data/SOURCES.md).
+  - the news check set: 524 real news headlines and sentences labelled by hand
+    (tests/data/news_sentences_check.csv; small, see tests/data/SOURCES.md), and its second draw
+    alone, 170 headlines: there also the share of clearly positive or negative headlines that get
+    their polar label (the rest are mostly false neutrals).
 Cost, in a fresh process each time: loading the model (imports included), scoring the 152 headlines
 of the embedded feeds the first time, then again (model loaded), and a cycle's warm path through the
 store's score cache (pipeline/cycle.py score_headlines). Prints figures, asserts nothing.
-Run: .venv/bin/python bench/embedded_sentiment.py [--repeat N]
+Run: .venv/bin/python bench/embedded_sentiment.py [--repeat N] [--root DIR] [--valid CSV]
+(--root: another checkout, e.g. one taken before a change; its model, this tree's check set.)
 """
 from __future__ import annotations
 
@@ -19,10 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import ROOT, SHARED_DATA, checked, clean_env, emit, load_average, median, run_child, use_product
+from measure import ROOT, SHARED_DATA, checked, clean_env, emit, load_average, median, product_root, run_child, use_product
 
 VALID = SHARED_DATA / "sentiment" / "sent_valid.csv"
 NEWS = ROOT / "tests" / "data" / "news_sentences_check.csv"
+POLAR = ("positive", "negative")
 
 
 def side_cost(work: Path) -> dict:
@@ -54,26 +58,47 @@ def side_cost(work: Path) -> dict:
             "torch_imported": "torch" in sys.modules}
 
 
-def side_accuracy() -> dict:
+def side_accuracy(valid: Path) -> dict:
+    import csv
+
+    import numpy as np
+
     sys.path.insert(0, str(ROOT / "scripts"))
     from sentiment_fitting import metrics, read_labelled, read_news
 
+    from intelligence.sentiment.base import LABELS
     from providers.embedded_sentiment import load_embedded_backend
 
     model = load_embedded_backend()
     results = {}
-    for name, (texts, labels) in (("sent_valid", read_labelled(VALID)), ("news_check", read_news(NEWS))):
-        parts = {"model": model.probabilities(texts), "ngram_only": model.base_probabilities(texts)}
-        encoder = getattr(model, "_encoder", None)
-        if encoder is not None:
-            parts["encoder_only"] = encoder(texts)
+    news_texts, news_labels = read_news(NEWS)
+    with NEWS.open(newline="", encoding="utf-8") as handle:
+        rows = [i for i, row in enumerate(csv.DictReader(handle)) if row["source"].endswith("-headline")]
+    headlines = ([news_texts[i] for i in rows], news_labels[rows])
+    polar_ids = [LABELS.index(label) for label in POLAR]
+    polar = [i for i, label in enumerate(headlines[1]) if label in polar_ids]
+    predicted = model.probabilities([headlines[0][i] for i in polar]).argmax(axis=1)
+    truth = headlines[1][polar]
+    results["polar_headlines"] = {"rows": len(polar), "right_label": round(float(np.mean(predicted == truth)), 4),
+                                  "called_neutral": round(float(np.mean(predicted == LABELS.index("neutral"))), 4)}
+    for name, (texts, labels) in (("sent_valid", read_labelled(valid)), ("news_check", (news_texts, news_labels)),
+                                  ("news_check_headlines", headlines)):
+        if hasattr(model, "stages"):  # one pass over the encoder
+            ngram, encoded, final = model.stages(texts)
+            parts = {"model": final, "ngram_only": ngram, **({"encoder_only": encoded} if encoded is not None else {})}
+        else:  # a checkout from before stages() existed
+            parts = {"model": model.probabilities(texts), "ngram_only": model.base_probabilities(texts)}
+            encoder = getattr(model, "_encoder", None)
+            if encoder is not None:
+                parts["encoder_only"] = encoder(texts)
         results[name] = {part: {k: v for k, v in metrics(p, labels).items() if k in ("rows", "accuracy", "macro_f1", "f1")}
                          for part, p in parts.items()}
+    results["polar_headlines"] = results.pop("polar_headlines")
     return {"version": model.version, "results": results}
 
 
-def _child(*args: str) -> dict:
-    argv = [sys.executable, str(Path(__file__).resolve()), *args]
+def _child(root: Path, *args: str) -> dict:
+    argv = [sys.executable, str(Path(__file__).resolve()), "--root", str(root), *args]
     run = checked(run_child(argv, env=clean_env()), f"embedded sentiment side {args[1]}")
     return json.loads(run.stdout.strip().splitlines()[-1]) | {"peak_mb": run.peak_mb}
 
@@ -83,31 +108,37 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="fresh processes for the cost figures (medians)")
     parser.add_argument("--side", choices=("cost", "accuracy"), help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose model is measured")
+    parser.add_argument("--valid", type=Path, default=VALID, help="sent_valid.csv (default: ../shared/data)")
     args = parser.parse_args()
-    use_product(ROOT)
+    use_product(product_root())
     if args.side == "cost":
         print(json.dumps(side_cost(args.work)))
         return 0
     if args.side == "accuracy":
-        print(json.dumps(side_accuracy()))
+        print(json.dumps(side_accuracy(args.valid)))
         return 0
-    if not VALID.is_file():
-        print(f"no {VALID}", file=sys.stderr)
+    if not args.valid.is_file():
+        print(f"no {args.valid}", file=sys.stderr)
         return 2
-    accuracy = _child("--side", "accuracy")
+    accuracy = _child(args.root, "--side", "accuracy", "--valid", str(args.valid))
     with tempfile.TemporaryDirectory() as scratch:
         runs = []
         for number in range(args.repeat):
             work = Path(scratch) / str(number)
             work.mkdir()
-            runs.append(_child("--side", "cost", "--work", str(work)))
+            runs.append(_child(args.root, "--side", "cost", "--work", str(work)))
     cost = {key: median([r[key] for r in runs]) for key in
             ("load_seconds", "first_score_seconds", "again_seconds", "cycle_cold_seconds", "cycle_warm_seconds", "peak_mb")}
     print(f"model {accuracy['version']}; load {load_average()}")
+    polar = accuracy["results"].pop("polar_headlines")
     for name, parts in accuracy["results"].items():
         for part, m in parts.items():
             print(f"  {name:10s} {part:12s} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  "
                   f"(n={m['rows']}; F1 {m['f1']})")
+    print(f"  clearly positive or negative headlines (n={polar['rows']}): right label {polar['right_label']:.4f}, "
+          f"called neutral {polar['called_neutral']:.4f}")
+    accuracy["results"]["polar_headlines"] = polar
     n = runs[0]["headlines"]
     print(f"cost, medians of {args.repeat} fresh processes ({n} embedded-feed headlines; torch imported: "
           f"{runs[0]['torch_imported']}):")

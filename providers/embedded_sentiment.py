@@ -12,6 +12,7 @@ import json
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -29,8 +30,13 @@ class SentimentModelError(ValueError):
     """The embedded model's files are missing, unreadable or inconsistent."""
 
 
-def load_embedded_backend(path: Path | None = None) -> EmbeddedSentiment:
-    """`path` is the model directory (or its model.npz); default: the copy shipped with the package."""
+STAGES = 4  # steps reported to `step`: n-gram model, then load_encoder's three
+
+
+def load_embedded_backend(path: Path | None = None, step: Callable[[str], None] = lambda stage: None) -> EmbeddedSentiment:
+    """`path` is the model directory (or its model.npz); default: the copy shipped with the package.
+    `step` hears the name of each stage as it starts (a progress bar on a terminal)."""
+    step("n-gram model")
     directory = _model_dir(Path(path) if path is not None else DEFAULT_DIR)
     npz_path, json_path = directory / "model.npz", directory / "model.json"
     meta = _read_meta(json_path)
@@ -49,7 +55,7 @@ def load_embedded_backend(path: Path | None = None) -> EmbeddedSentiment:
         if "encoder" in meta:
             files = EncoderFiles.from_meta(meta["encoder"])
             trained = _read_bytes(directory / ENCODER_FILE)
-            encoder = load_encoder(trained, files, directory)
+            encoder = load_encoder(trained, files, directory, step)
             identity["encoder"] = [hashlib.sha256(trained).hexdigest(), files.base_sha256, files.tokenizer_sha256]
         # The version covers everything that moves a score: the weights, how texts become features,
         # which rules the stack reads and which encoder (ours and the base under it).

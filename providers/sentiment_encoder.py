@@ -14,7 +14,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -68,8 +68,11 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_encoder(trained: bytes, files: EncoderFiles, directory: Path) -> EncoderStage:
-    """`trained` is the bytes of encoder.npz (our blocks and head); `directory` holds the shipped base."""
+def load_encoder(trained: bytes, files: EncoderFiles, directory: Path,
+                 step: Callable[[str], None] = lambda stage: None) -> EncoderStage:
+    """`trained` is the bytes of encoder.npz (our blocks and head); `directory` holds the shipped base.
+    `step` hears the name of each of three stages as it starts."""
+    step("checking MiniLM files")
     from tokenizers import Tokenizer
 
     base_path, tokenizer_path = directory / BASE_FILE, directory / TOKENIZER_FILE
@@ -80,6 +83,7 @@ def load_encoder(trained: bytes, files: EncoderFiles, directory: Path) -> Encode
                 f"(sha256 differs from {expected[:12]}…); restore it from the repository or retrain "
                 "(scripts/train_embedded_sentiment.py)"
             )
+    step("reading MiniLM weights")
     try:
         weights = _read_npz(base_path.read_bytes())
         overlay = _read_npz(trained)
@@ -89,6 +93,7 @@ def load_encoder(trained: bytes, files: EncoderFiles, directory: Path) -> Encode
     if clash:
         raise EncoderLoadError(f"the trained encoder and the shipped base both hold {clash[:3]}")
     weights.update(overlay)
+    step("building the encoder")
     try:
         classifier = MiniLmClassifier(weights, files.shape)
     except ValueError as exc:

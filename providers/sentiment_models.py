@@ -19,6 +19,7 @@ from typing import Any
 
 from intelligence.sentiment.base import SentimentBackend
 from intelligence.types import Problem
+from providers.load_progress import load_progress
 
 CHOICES = ("auto", "finbert", "embedded")
 EXTRA_HINT = "pip install -e '.[finbert]'"
@@ -107,13 +108,14 @@ def _auto(model_id: str, quantize: bool) -> LoadedBackend:
 def _embedded() -> SentimentBackend:
     """The shipped model, read from disk once per process (a long-running `serve` scores every cycle)."""
     # Imported late: the embedded model belongs to another module and is only needed on this path.
-    from providers.embedded_sentiment import load_embedded_backend
+    from providers.embedded_sentiment import STAGES, load_embedded_backend
 
     global _embedded_backend
     with _lock:
         if _embedded_backend is None:
             try:
-                _embedded_backend = load_embedded_backend()
+                with load_progress("the embedded sentiment model", STAGES) as step:
+                    _embedded_backend = load_embedded_backend(step=step)
             except Exception as exc:  # one error type for the caller, whichever model failed
                 raise SentimentLoadError(f"cannot load the embedded sentiment model: {_one_line(exc)}") from exc
         return _embedded_backend
@@ -202,12 +204,16 @@ def _load_finbert_uncached(model_id: str, quantize: bool) -> SentimentBackend:
         missing = "no such directory" if _looks_like_path(model_id) else "its weights are not on this machine"
         raise SentimentLoadError(f"cannot load FinBERT model {model_id!r}: {missing}; {fetch_hint(model_id)}")
     try:
-        from intelligence.sentiment.finbert import FinBertSentiment, quantize_int8
+        with load_progress(f"FinBERT ({model_id})", 3 if quantize else 2) as step:
+            step("importing torch and transformers")
+            from intelligence.sentiment.finbert import FinBertSentiment, quantize_int8
 
-        _configure_torch()
-        model, tokenizer = _from_directory(on_disk.directory)
-        if quantize:
-            model = quantize_int8(model)
+            _configure_torch()
+            step("reading the weights")
+            model, tokenizer = _from_directory(on_disk.directory)
+            if quantize:
+                step("quantizing to int8")
+                model = quantize_int8(model)
         return FinBertSentiment(model, tokenizer, model_id=model_id, revision=on_disk.revision)
     except Exception as exc:  # transformers, safetensors, torch and the OS all raise their own types
         raise SentimentLoadError(f"cannot load FinBERT model {model_id!r}: {_one_line(exc)}") from exc

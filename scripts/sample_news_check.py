@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from providers.feeds import read_feed_directory  # noqa: E402
 
-# ../shared/data beside the checkout, or wherever TB_SHARED_DATA points (a worktree elsewhere).
-SHARED_DATA = Path(os.environ.get("TB_SHARED_DATA") or ROOT.parent / "shared" / "data")
+# ../shared/data beside the checkout, or wherever TRACER_SHARED_DATA points (a worktree elsewhere).
+SHARED_DATA = Path(os.environ.get("TRACER_SHARED_DATA") or ROOT.parent / "shared" / "data")
 REPLAY = SHARED_DATA / "replay" / "spy_2018_2019"
 SEED = 20251121
 HEADLINE_SEED = 20260115  # the second draw (headline polarity), made after the first was labelled

@@ -9,12 +9,14 @@ thread, seeded shuffles and dropout, deterministic kernels. Needs the `finbert` 
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
 TRAIN_MAX_TOKENS = 64  # tweets are short; the rare longer one loses only its tail
 EVAL_MAX_TOKENS = 128  # the run-time cap (EncoderShape.max_tokens)
@@ -92,6 +94,9 @@ def fine_tune(texts: Sequence[str], labels: np.ndarray, plan: FineTune, base: Ma
     top.train()
     head.train()
     step = 0
+    # A bar on a terminal's stderr; in a log (no terminal) the lines every 100 steps instead.
+    on_terminal = sys.stderr.isatty()
+    bar = tqdm(total=steps, desc="fine-tuning MiniLM", unit="step", file=sys.stderr, disable=not on_terminal)
     while step < steps:
         order = torch.randperm(len(texts), generator=generator)
         for start in range(0, len(order) - plan.batch_size + 1, plan.batch_size):
@@ -106,10 +111,14 @@ def fine_tune(texts: Sequence[str], labels: np.ndarray, plan: FineTune, base: Ma
             optimiser.step()
             schedule.step()
             step += 1
-            if step % 100 == 0:
+            bar.update(1)
+            if on_terminal:
+                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+            elif step % 100 == 0:
                 print(f"  step {step}/{steps} loss {loss.item():.3f} ({time.time() - started:.0f} s)", flush=True)
             if step >= steps:
                 break
+    bar.close()
     arrays = {
         f"encoder.layer.{first_trained + i}.{name}": value.detach().numpy().astype(np.float16)
         for i, block in enumerate(top)

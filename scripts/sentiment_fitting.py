@@ -62,8 +62,10 @@ def inverse_document_frequency(counts: SparseRows) -> np.ndarray:
 def sample_weights(labels: np.ndarray, scheme: str) -> np.ndarray:
     if scheme == "none":
         return np.ones(len(labels))
-    # sqrt of "balanced": lifts the rare bearish/bullish classes without flattening the prior.
     freq = np.bincount(labels, minlength=len(LABELS)) / len(labels)
+    if scheme == "balanced":  # every class weighs the same in total
+        return (1.0 / (len(LABELS) * freq))[labels]
+    # sqrt of "balanced": lifts the rare bearish/bullish classes without flattening the prior.
     per_class = 1.0 / np.sqrt(len(LABELS) * freq)
     return per_class[labels]
 
@@ -155,17 +157,19 @@ def rule_offsets(fired: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return log_rate - log_rate.mean(axis=1, keepdims=True)
 
 
-def fit_stack_weights(z: np.ndarray, offsets: np.ndarray, labels: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
+def fit_stack_weights(z: np.ndarray, offsets: np.ndarray, labels: np.ndarray, l2: float,
+                      row_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression on dense inputs with a fixed per-row logit offset."""
     n, f = z.shape
     k = len(LABELS)
     onehot = np.eye(k)[labels]
+    r = np.ones(n) if row_weights is None else row_weights * (n / row_weights.sum())
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = theta[: f * k].reshape(f, k), theta[f * k :]
         probs = softmax(z @ w + b + offsets)
-        loss = -np.mean(np.log(probs[np.arange(n), labels] + 1e-12)) + 0.5 * l2 * np.sum(w * w)
-        g_z = (probs - onehot) / n
+        loss = -np.mean(r * np.log(probs[np.arange(n), labels] + 1e-12)) + 0.5 * l2 * np.sum(w * w)
+        g_z = r[:, None] * (probs - onehot) / n
         return float(loss), np.concatenate([(z.T @ g_z + l2 * w).ravel(), g_z.sum(axis=0)])
 
     theta = lbfgs(objective, np.zeros(f * k + k), max_iter=1000, tol=1e-10)

@@ -6,6 +6,7 @@ import system here, the way a machine without it looks.
 from __future__ import annotations
 
 import importlib.abc
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,36 @@ def test_finbert_by_hub_id_without_weights_fails_in_one_line_without_asking_the_
     assert result.stderr == ("sentiment: cannot load FinBERT model 'ProsusAI/finbert': its weights are not on this "
                              "machine; fetch them once with `hf download ProsusAI/finbert` (or point TB_FINBERT_MODEL "
                              "at a local directory)\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_a_terminal_sees_the_first_load_and_a_pipe_sees_nothing(tmp_path: Path) -> None:
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    # A real terminal has a size; a fresh pseudo-terminal has 0 x 0, where tqdm draws nothing.
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    environ = {"PATH": "/usr/bin:/bin", "TB_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "TERM": "xterm"}
+    try:
+        result = subprocess.run([sys.executable, str(REPO / "tracer_bullet.py"), "sentiment", "--backend", "embedded"],
+                                input=b"Shares rose\n", stdout=subprocess.PIPE, stderr=slave, cwd=tmp_path,
+                                env=environ, timeout=300)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+    assert result.returncode == 0
+    assert b"loading the embedded sentiment model" in shown and b"MiniLM" in shown
+    assert result.stdout.count(b"\n") == 1 and result.stdout.startswith(b'{"text": "Shares rose"')
+    piped = _cli(tmp_path, "--backend", "embedded", hide=False)
+    assert piped.returncode == 0 and piped.stderr == ""

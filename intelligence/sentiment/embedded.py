@@ -286,12 +286,17 @@ class EmbeddedSentiment:
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 3) in LABELS order; a text with no features at all (empty, punctuation) is neutral."""
+        return self.stages(texts)[2]
+
+    def stages(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(n-gram, encoder or None, final) probabilities, each (n, 3): the parts for reports, one pass."""
         texts = list(texts)
         x = self.features(texts)
-        probs = softmax(linear_scores(x, self._weights, self._bias))
+        ngram = softmax(linear_scores(x, self._weights, self._bias))
+        probs = ngram.copy()
         empty = np.diff(x.indptr) == 0
+        encoded = None
         if self._stack is not None:
-            encoded = None
             if self._encoder is not None:
                 # Texts without words skip the encoder: they end up exactly neutral anyway.
                 encoded = np.full((len(texts), len(LABELS)), 1.0 / len(LABELS))
@@ -300,9 +305,9 @@ class EmbeddedSentiment:
                     # The same quote folding as the n-grams: typography must not move a score.
                     encoded[wordy] = self._encoder([texts[i].translate(_QUOTES) for i in wordy])
             fired = rules_fired(texts, self.config.max_chars)
-            probs = softmax(self._stack.logits(stack_inputs(probs, encoded), fired))
+            probs = softmax(self._stack.logits(stack_inputs(ngram, encoded), fired))
         probs[empty] = [getattr(NEUTRAL, label) for label in LABELS]
-        return probs
+        return ngram, encoded, probs
 
     def score(self, texts: Sequence[str]) -> list[Polarity]:
         if isinstance(texts, str):
