@@ -234,8 +234,9 @@ class Stack:
 
     def logits(self, inputs: np.ndarray, fired: np.ndarray) -> np.ndarray:
         # Row by row, not one BLAS product: a text's score must not depend on its batch.
-        return (rowwise_product(inputs, self.weights.astype(np.float64)) + self.bias.astype(np.float64)
-                + rowwise_product(fired, self.rule_offsets.astype(np.float64)))
+        logits: np.ndarray = (rowwise_product(inputs, self.weights.astype(np.float64)) + self.bias.astype(np.float64)
+                              + rowwise_product(fired, self.rule_offsets.astype(np.float64)))
+        return logits
 
 
 def stack_inputs(ngram: np.ndarray, encoder: np.ndarray | None) -> np.ndarray:

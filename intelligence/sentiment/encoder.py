@@ -62,7 +62,8 @@ def rowwise_product(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """x @ w for 2-D x, each row reduced on its own: a BLAS product's rounding depends on how many
     rows it is given (one row takes another code path than many), which would let a text's score
     depend on the texts scored with it."""
-    return (x[:, None, :] * np.ascontiguousarray(w.T)[None, :, :]).sum(axis=-1)
+    product: np.ndarray = (x[:, None, :] * np.ascontiguousarray(w.T)[None, :, :]).sum(axis=-1)
+    return product
 
 
 def _softmax_rows(z: np.ndarray) -> np.ndarray:
