@@ -131,6 +131,8 @@ class FakeAlpaca:
 
     def _submit(self, body: dict[str, Any]) -> web.Response:
         symbol, qty, side = body["symbol"], float(body["qty"]), body["side"]
+        if abs(round(qty, 9) - qty) > 1e-15:  # as Alpaca: a fractional quantity has at most nine decimal places
+            return _error(422, 40010001, "qty must be in increments of 0.000000001")
         crypto = "/" in symbol
         if self.orders_for(body.get("client_order_id", "")):
             return _error(422, 40010001, "client_order_id must be unique")
@@ -168,7 +170,7 @@ class FakeAlpaca:
         done, avg = float(order["filled_qty"]), float(order["filled_avg_price"] or 0)
         total = done + qty
         order["filled_avg_price"] = _text((done * avg + qty * price) / total)
-        order["filled_qty"] = _text(total)
+        order["filled_qty"] = _qty(total)
         order["status"] = "filled" if total >= float(order["qty"]) - 1e-12 else "partially_filled"
         order["updated_at"] = order["filled_at"] = _now()
         for leg in order.get("legs") or ():
@@ -218,7 +220,7 @@ def _order_json(client_id: str, symbol: str, qty: float, side: str, order_type: 
     return {"id": str(uuid.uuid4()), "client_order_id": client_id, "created_at": now, "updated_at": now,
             "submitted_at": now, "filled_at": None, "expired_at": None, "canceled_at": None, "failed_at": None,
             "replaced_at": None, "replaced_by": None, "replaces": None, "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, symbol)),
-            "symbol": symbol, "asset_class": asset_class, "notional": None, "qty": _text(qty), "filled_qty": "0",
+            "symbol": symbol, "asset_class": asset_class, "notional": None, "qty": _qty(qty), "filled_qty": "0",
             "filled_avg_price": None, "order_class": "simple", "order_type": order_type, "type": order_type, "side": side,
             "time_in_force": tif, "limit_price": None, "stop_price": None, "status": status, "extended_hours": False,
             "legs": None, "trail_percent": None, "trail_price": None, "hwm": None}
@@ -226,6 +228,11 @@ def _order_json(client_id: str, symbol: str, qty: float, side: str, order_type: 
 
 def _text(value: Any) -> str | None:
     return None if value is None else f"{float(value):.10g}"
+
+
+def _qty(value: float) -> str:
+    """A quantity as Alpaca writes it: up to nine decimal places, no trailing zeros."""
+    return f"{value:.9f}".rstrip("0").rstrip(".") or "0"
 
 
 def _now() -> str:

@@ -60,6 +60,9 @@ def _price(value: float) -> float:
     return round(value, 2 if value >= 1 else 4)
 
 
+QTY_DECIMALS = 9
+
+
 class AlpacaBroker:
     name = "alpaca"
 
@@ -91,7 +94,8 @@ class AlpacaBroker:
     def submit(self, request: OrderRequest) -> BrokerOrder:
         crypto = asset_class(request.symbol) == "crypto"
         fields: dict[str, Any] = {
-            "symbol": to_alpaca_symbol(request.symbol), "qty": request.quantity,
+            # Alpaca takes at most nine decimal places of a fractional quantity.
+            "symbol": to_alpaca_symbol(request.symbol), "qty": round(request.quantity, QTY_DECIMALS),
             "side": OrderSide.BUY if request.side == "buy" else OrderSide.SELL,
             "time_in_force": TimeInForce.GTC if crypto else TimeInForce.DAY,
             "client_order_id": request.client_order_id,
