@@ -7,7 +7,7 @@ import os
 import re
 from datetime import time as dt_time
 from pathlib import Path
-from typing import Annotated, Collection, Literal, Mapping, Sequence
+from typing import Annotated, Callable, Collection, Literal, Mapping, Optional, Sequence
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -15,8 +15,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "TB_"
 TEST_PREFIX = "TB_TEST_"
-# The assets the embedded snapshot has bars for; the catalogue may know more.
-EMBEDDED_UNIVERSE = ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "BNB")
+# The assets the embedded snapshot has bars for (two US stocks its crypto news talks about among them);
+# the catalogue knows hundreds more.
+EMBEDDED_UNIVERSE = ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "BNB", "COIN", "MSTR")
 LIVE_TRADING_PHRASE = "I accept that live trading uses real money"
 
 # Real endpoints, used once a network is there; the embedded snapshots of the same feeds
@@ -220,6 +221,9 @@ class Settings(BaseSettings):
         return value
 
     universe: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(EMBEDDED_UNIVERSE))
+    # The user's own catalogue entries (README "Universe"): same CSV columns as the shipped catalogue;
+    # an entry adds an asset or replaces the shipped one with its symbol.
+    assets_file: Path | None = None
     # JSON decoded by the validator below, so a typo is an error that names TB_FEEDS, not a traceback.
     feeds: Annotated[dict[str, str], NoDecode] = Field(default_factory=lambda: dict(DEFAULT_FEEDS))
     # None = the embedded snapshots shipped with the project.
@@ -393,6 +397,9 @@ class Settings(BaseSettings):
         symbols = [s.upper() for s in value]
         if not symbols:
             raise ValueError("the universe is empty")
+        doubled = sorted({s for s in symbols if symbols.count(s) > 1})
+        if doubled:
+            raise ValueError(f"{', '.join(doubled)} listed more than once")
         return symbols
 
     @property
@@ -429,16 +436,23 @@ def _describe(error: dict) -> str:
 
 def _unknown_symbols(symbols: Sequence[str], known: Collection[str]) -> list[str]:
     unknown = [s for s in symbols if s not in known]
-    if not unknown:
-        return []
-    return [f"{ENV_PREFIX}UNIVERSE: unknown symbol(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"]
+    problems = []
+    for symbol in dict.fromkeys(unknown):
+        close = difflib.get_close_matches(symbol, sorted(known), n=3, cutoff=0.5)
+        problems.append(f"{ENV_PREFIX}UNIVERSE: unknown symbol {symbol} (nearest known: {', '.join(close) or 'none'})")
+    return problems
 
 
-def load_settings(known_symbols: Collection[str] | None = None, **overrides: object) -> Settings:
+# The caller's check of the universe against the asset catalogue: given the settings (None when they
+# are invalid) and the symbols, one problem line per unknown symbol (pipeline/universe.py).
+UniverseCheck = Callable[[Optional["Settings"], Sequence[str]], list[str]]
+
+
+def load_settings(known_symbols: Collection[str] | UniverseCheck | None = None, **overrides: object) -> Settings:
     """Settings from the environment and `.env`; every problem reported at once, each naming its variable.
 
-    `known_symbols` (the asset catalogue, which the caller reads: settings import no other room) checks
-    the universe too, also when other settings are wrong."""
+    `known_symbols` (the asset catalogue's symbols, or a check that reads the catalogue the settings name:
+    settings import no other room) checks the universe too, also when other settings are wrong."""
     problems = _unknown_variables(os.environ)
     settings = None
     try:
@@ -449,7 +463,9 @@ def load_settings(known_symbols: Collection[str] | None = None, **overrides: obj
         raw = settings.universe if settings is not None else overrides.get("universe", os.environ.get(ENV_PREFIX + "UNIVERSE"))
         symbols = _split_csv(raw) if raw is not None else []
         if isinstance(symbols, (list, tuple)):
-            problems += _unknown_symbols([str(s).upper() for s in symbols], known_symbols)
+            wanted = [str(s).upper() for s in symbols]
+            problems += (known_symbols(settings, wanted) if callable(known_symbols)
+                         else _unknown_symbols(wanted, known_symbols))
     if problems or settings is None:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     return settings

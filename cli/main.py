@@ -6,11 +6,11 @@ import logging
 import sys
 from typing import Sequence
 
-from cli import audit, bot, operator, replay, run, sentiment, serve
+from cli import assets, audit, bot, match, operator, replay, run, sentiment, serve
 from cli import eval as evaluation
 
 # Each module adds its subcommands with `register(subparsers)`, in the order `--help` lists them.
-COMMAND_MODULES = (run, operator, audit, evaluation, replay, sentiment, bot, serve)
+COMMAND_MODULES = (run, operator, audit, evaluation, replay, sentiment, assets, match, bot, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,13 +27,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from config import ConfigError, load_settings
-    from intelligence.assets import CATALOGUE
+    from pipeline.universe import check_universe
     from serve.logs import configure_command_logging, protect
     from storage.errors import StoreError
     from trading.factory import live_banner
 
     try:
-        settings = load_settings(known_symbols=CATALOGUE)
+        settings = load_settings(known_symbols=check_universe)
         protect(settings)  # every secret in the settings is redacted from every log record from here on
         configure_command_logging(settings, args.verbose)  # TB_LOG_FORMAT / TB_LOG_LEVEL for every command
         banner = live_banner(settings)

@@ -1,99 +1,195 @@
-"""The assets the product knows how to read news for: names, aliases, tickers and context terms.
+"""The asset catalogue as data types: entries from their fields, company aliases by rule, lookups.
 
-Aliases and tickers say a headline names the asset. Context terms say what the asset's news is
-about without naming it (a Fed decision is broad-market news; Vitalik Buterin is Ethereum news);
-the relevance scorer weighs them. Names carry no digits: they appear in number-free evidence lines.
+The catalogue itself is a file (providers/embedded/catalogue/assets.csv, read by providers/catalogue.py);
+this module turns one row's fields into an `Asset` and a list of assets into a `Catalogue`, with no
+file in sight. Names carry no digits where avoidable: they appear in number-free evidence lines.
 """
 from __future__ import annotations
 
-from intelligence.types import Asset
+import difflib
+import math
+import re
+from collections import Counter
+from dataclasses import replace
+from typing import Iterable, Iterator, Mapping
 
-_ASSETS = (
-    Asset("BTC", "Bitcoin", aliases=("bitcoin", "bitcoins", "btc"), tickers=("BTC", "XBT")),
-    Asset("ETH", "Ethereum", aliases=("ethereum", "ether", "eth"), tickers=("ETH",)),
-    Asset("SOL", "Solana", aliases=("solana",), tickers=("SOL",)),
-    Asset("XRP", "XRP", aliases=("xrp", "ripple"), tickers=("XRP",)),
-    Asset("DOGE", "Dogecoin", aliases=("dogecoin", "doge"), tickers=("DOGE",)),
-    Asset("ADA", "Cardano", aliases=("cardano",), tickers=("ADA",)),
-    Asset("AVAX", "Avalanche", aliases=("avalanche", "avax"), tickers=("AVAX",)),
-    Asset("LINK", "Chainlink", aliases=("chainlink",), tickers=("LINK",)),
-    Asset("BNB", "BNB", aliases=("bnb", "binance coin", "bnb chain"), tickers=("BNB",)),
-    # The broad US market through its most traded fund. A broad-market headline names an index or
-    # the market as a whole ("Wall Street", "the Dow", "U.S. stocks", "stock futures"); a bare
-    # "stocks" is as often a sector ("bank stocks") or a stockpile, so it is a context term below.
-    Asset(
-        "SPY",
-        "US stocks",
-        aliases=(
-            "s&p 500", "s&p500", "s&p", "s & p 500", "standard & poor's 500", "wall street", "wall st",
-            "dow", "dow jones", "the dow", "nasdaq", "nasdaq composite", "russell 2000", "stock market",
-            "stock markets", "us stocks", "u.s. stocks", "us equities", "u.s. equities", "american stocks",
-            "us shares", "u.s. shares", "global stocks", "world stocks", "stock futures", "equity markets",
-            "equity market", "blue chips", "blue-chip stocks",
-        ),
-        tickers=("SPY", "SPX", "DJIA", "VIX"),
-    ),
+from intelligence.types import ASSET_CLASSES, ROUND_THE_CLOCK, Asset
+
+COLUMNS = ("symbol", "name", "asset_class", "calendar", "aliases", "tickers", "ambiguous", "exclusions", "context")
+REQUIRED = ("symbol", "name", "asset_class")
+LIST_SEPARATOR = "|"
+# US stocks and funds trade NYSE's sessions (Nasdaq keeps the same hours and holidays).
+DEFAULT_CALENDAR = {"crypto": ROUND_THE_CLOCK, "us_equity": "XNYS", "etf": "XNYS"}
+_SYMBOL = re.compile(r"[A-Z0-9][A-Z0-9.\-/]{0,19}")
+_CALENDAR = re.compile(r"24/7|[A-Z0-9]{2,8}")
+
+# The legal form says nothing a headline repeats: "Apple Inc." is "Apple" in the news.
+_PARENTHESES = re.compile(r"\s*\((?:the|class [a-z]|series [a-z0-9]+)\)\s*", re.IGNORECASE)
+_LEGAL_FORM = re.compile(
+    r"(?:,?\s+(?:inc\.?|incorporated|corp\.?|corporation|company|companies|co\.|& co\.?|& company|plc|ltd\.?|limited"
+    r"|n\.v\.|s\.a\.|ag|se"
+    r"|holdings?|group|class [a-z]|common stock|ordinary shares|american depositary shares|ads|units?"
+    r"|series [a-z0-9]+))+\s*$",
+    re.IGNORECASE,
 )
 
-CATALOGUE: dict[str, Asset] = {asset.symbol: asset for asset in _ASSETS}
 
-# Aliases that name the asset only when the text is also about it: "Wall Street" is the stock
-# market in "Wall Street tumbles on trade fears" and the finance industry in "Saudi crown prince to
-# sit down with Wall Street". A text naming the asset by these alone needs some context term too.
-AMBIGUOUS_ALIASES: dict[str, tuple[str, ...]] = {
-    "SPY": ("wall street", "wall st", "stock market", "stock markets", "global stocks", "world stocks"),
-}
+class CatalogueFieldError(ValueError):
+    """A field of a catalogue row that cannot be used; the loader adds the file and the line."""
 
-# Phrases that contain an alias but name something else: the rating agency, a chemicals company,
-# the exchange operator's corporate news. They are blanked before aliases are matched.
-ALIAS_EXCLUSIONS: dict[str, tuple[str, ...]] = {
-    "SPY": (
-        "s&p global", "s&p rating", "s&p ratings", "s&p cuts", "s&p downgrades", "s&p upgrades", "s&p affirms", "s&p lowers",
-        "s&p raises", "s&p revises", "s&p says", "dow chemical", "dowdupont", "dow dupont", "nasdaq-listed",
-        "nasdaq listing", "nasdaq debut", "nasdaq ipo", "wall street journal", "wall street bank",
-        "wall street banks", "wall street firms", "wall street analysts", "wall street estimates",
-        "wall street expectations", "wall street's expectations", "wall street veteran", "wall street watchdog",
-        "convince wall street", "stock market value", "stock market debut", "stock market listing",
-        "stock market flotation", "stock market launch", "wolf of wall street",
-    ),
-}
 
-# Context terms per asset and how much each says on its own (1 = as telling as a name; 0.3 = a
-# hint that needs company). Terms shared by several assets are split between them by the scorer.
-CONTEXT_TERMS: dict[str, dict[str, float]] = {
-    "BTC": {
-        "crypto market": 0.5, "cryptocurrency market": 0.5, "crypto": 0.3, "cryptocurrency": 0.3,
-        "saylor": 1.0, "microstrategy": 0.8, "halving": 1.0, "satoshi": 1.0, "lightning network": 1.0,
-        "digital gold": 1.0, "ibit": 1.0, "miners": 0.4, "hashrate": 1.0, "hash rate": 1.0,
-    },
-    "ETH": {
-        "vitalik": 1.0, "buterin": 1.0, "defi": 0.4, "staking": 0.4, "layer 2": 0.6, "layer-2": 0.6,
-        "fusaka": 1.0, "pectra": 1.0, "arbitrum": 0.6, "erc-20": 0.8, "bitmine": 0.8, "sharplink": 1.0,
-    },
-    "SOL": {"firedancer": 1.0, "raydium": 1.0, "pump.fun": 0.8, "jupiter": 0.5, "phantom": 0.5, "memecoin": 0.2},
-    "XRP": {"xrpl": 1.0, "garlinghouse": 1.0, "rlusd": 1.0},
-    "DOGE": {"memecoin": 0.3, "meme coin": 0.3, "shiba": 0.4, "elon musk": 0.3},
-    "ADA": {"hoskinson": 1.0},
-    "AVAX": {"ava labs": 1.0, "subnet": 0.8, "subnets": 0.8},
-    "LINK": {"ccip": 1.0, "nazarov": 1.0, "oracle network": 0.8},
-    "BNB": {"binance": 0.5, "changpeng zhao": 0.8, "bsc": 1.0},
-    "SPY": {
-        "stocks": 0.6, "equities": 0.6, "shares": 0.2, "index": 0.3, "indexes": 0.4, "indices": 0.4,
-        "benchmark": 0.3, "futures": 0.3, "rally": 0.3, "sell-off": 0.4, "selloff": 0.4, "rout": 0.4,
-        "correction": 0.3, "bear market": 0.6, "bull market": 0.6, "record high": 0.4, "all-time high": 0.4,
-        "volatility": 0.3, "investors": 0.2, "fed": 0.5, "federal reserve": 0.5, "powell": 0.5,
-        "interest rates": 0.4, "rate hike": 0.5, "rate cut": 0.5, "rate hikes": 0.5, "rate cuts": 0.5,
-        "treasury": 0.3, "treasuries": 0.3, "yields": 0.4, "bond": 0.2, "recession": 0.5, "economy": 0.3,
-        "gdp": 0.4, "jobs report": 0.6, "payrolls": 0.5, "unemployment": 0.3, "inflation": 0.4,
-        "tariffs": 0.3, "tariff": 0.3, "trade war": 0.4, "trade talks": 0.3, "trade deal": 0.3,
-        "u.s.": 0.2, "earnings season": 0.5, "government shutdown": 0.4, "shutdown": 0.2,
-        "margin debt": 0.5, "buybacks": 0.3,
-        # How market reports move: alone they could be any price, beside "stocks" they are the market.
-        **dict.fromkeys((
-            "rise", "rises", "rising", "fall", "falls", "falling", "slide", "slides", "tumble", "tumbles",
-            "tumbling", "rallies", "jump", "jumps", "slump", "slumps", "surge", "surges", "gain", "gains",
-            "climb", "climbs", "sink", "sinks", "drop", "drops", "rebound", "rebounds", "higher", "lower",
-            "slips", "advances", "losses", "nosedives", "record",
-        ), 0.25),
-    },
-}
+def company_alias(name: str) -> str:
+    """The name a headline uses for a company: the display name without its legal form or share class.
+
+    "Apple Inc." -> "Apple", "Alphabet Inc. (Class A)" -> "Alphabet", "Coca-Cola Company (The)" ->
+    "Coca-Cola", "SoFi Technologies, Inc. Common Stock" -> "SoFi Technologies". Capitals are kept:
+    an alias that starts with one needs it in the text."""
+    text = _PARENTHESES.sub(" ", name).strip()
+    stripped = _LEGAL_FORM.sub("", text).strip(" ,")
+    return stripped or text
+
+
+def _items(value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip() for part in value.split(LIST_SEPARATOR) if part.strip()))
+
+
+def _context(value: str) -> tuple[tuple[str, float], ...]:
+    terms: dict[str, float] = {}
+    for item in _items(value):
+        term, sep, weight_text = item.rpartition("=")
+        if not sep:
+            term, weight = item, 1.0
+        else:
+            try:
+                weight = float(weight_text)
+            except ValueError:
+                raise CatalogueFieldError(f"context term {item!r}: the weight after '=' is not a number") from None
+        term = term.strip()
+        if not term:
+            raise CatalogueFieldError(f"context term {item!r} has no term before '='")
+        if not (math.isfinite(weight) and 0 < weight <= 1):
+            raise CatalogueFieldError(f"context term {term!r}: weight {weight_text.strip()} is not in (0, 1]")
+        terms[term] = weight
+    return tuple(terms.items())
+
+
+def asset_from_fields(fields: Mapping[str, str]) -> Asset:
+    """One catalogue row (column name -> text; missing or empty optional columns take their defaults).
+
+    Empty `aliases`: the company alias of the name (crypto: the name itself). Empty `calendar`: the
+    asset class's (24/7 for crypto, XNYS otherwise). Lists are separated by "|"; context terms are
+    "term=weight" with the weight in (0, 1] (a bare term weighs 1)."""
+    get = {k: (v or "").strip() for k, v in fields.items()}
+    symbol = get.get("symbol", "").upper()
+    if not _SYMBOL.fullmatch(symbol):
+        raise CatalogueFieldError(f"symbol {get.get('symbol', '')!r} is not a ticker (letters, digits, '.', '-', '/')")
+    name = get.get("name", "")
+    if not name:
+        raise CatalogueFieldError(f"{symbol}: the name is empty")
+    asset_class = get.get("asset_class", "").lower()
+    if asset_class not in ASSET_CLASSES:
+        raise CatalogueFieldError(f"{symbol}: asset_class {get.get('asset_class', '')!r} is not one of "
+                                  f"{', '.join(ASSET_CLASSES)}")
+    calendar = get.get("calendar", "").upper() or DEFAULT_CALENDAR[asset_class]
+    if not _CALENDAR.fullmatch(calendar):
+        raise CatalogueFieldError(f"{symbol}: calendar {calendar!r} is neither 24/7 nor an exchange code such as XNYS")
+    if (calendar == ROUND_THE_CLOCK) != (asset_class == "crypto"):
+        raise CatalogueFieldError(f"{symbol}: a {asset_class} asset cannot trade on the {calendar} calendar")
+    aliases = _items(get.get("aliases", "")) or (company_alias(name) if asset_class != "crypto" else name.lower(),)
+    return Asset(
+        symbol=symbol, name=name, aliases=aliases, tickers=_items(get.get("tickers", "")), asset_class=asset_class,
+        calendar=calendar, ambiguous=_items(get.get("ambiguous", "")), exclusions=_items(get.get("exclusions", "")),
+        context=_context(get.get("context", "")),
+    )
+
+
+def split_shared_context(assets: Iterable[Asset]) -> list[Asset]:
+    """A context term listed for several assets is split between them (its weight over their number):
+    the inverse-document-frequency idea applied to the catalogue's descriptions."""
+    assets = list(assets)
+    spread = Counter(term.lower() for a in assets for term, _ in a.context)
+    return [replace(a, context=tuple((t, w / spread[t.lower()]) for t, w in a.context)) if a.context else a
+            for a in assets]
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and neighbour swaps."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+class Catalogue(Mapping[str, Asset]):
+    """Every asset the product can read news for and trade, by symbol; immutable once built.
+
+    Built from raw entries in order of precedence (later entries replace earlier ones with the same
+    symbol: the shipped file, then lookups remembered from the broker, then the user's own file),
+    then shared context terms are split over the whole catalogue, whatever the universe is."""
+
+    def __init__(self, entries: Iterable[Asset], sources: Mapping[str, str] | None = None) -> None:
+        merged: dict[str, Asset] = {}
+        for asset in entries:
+            merged[asset.symbol] = asset
+        self._assets = {a.symbol: a for a in split_shared_context(merged.values())}
+        self.sources: Mapping[str, str] = dict(sources or {})  # symbol -> where its entry came from
+
+    def __getitem__(self, symbol: str) -> Asset:
+        return self._assets[symbol]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._assets)
+
+    def __len__(self) -> int:
+        return len(self._assets)
+
+    def __hash__(self) -> int:  # a catalogue is a value: compiled matchers are kept per catalogue
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def name(self, symbol: str) -> str:
+        asset = self._assets.get(symbol)
+        return asset.name if asset is not None else symbol
+
+    def names(self) -> dict[str, str]:
+        return {s: a.name for s, a in self._assets.items()}
+
+    def nearest(self, symbol: str, count: int = 3) -> list[str]:
+        """Known symbols closest to a mistyped one ("APPL" -> APP, AAPL, ...), closest first: fewest edits
+        (a swap of two neighbours is one), then the longest common start, then the same length."""
+        wanted = symbol.strip().upper()
+
+        def score(known: str) -> tuple[int, int, int, float, str]:
+            start = next((i for i, (a, b) in enumerate(zip(wanted, known)) if a != b), min(len(wanted), len(known)))
+            return (_edits(wanted, known), -start, abs(len(known) - len(wanted)),
+                    -difflib.SequenceMatcher(None, wanted, known).ratio(), known)
+
+        ranked = sorted(self._assets, key=score)
+        return [s for s in ranked[:count] if _edits(wanted, s) <= max(2, len(wanted) // 2)]
+
+    def search(self, text: str) -> list[Asset]:
+        """Assets whose symbol, name or an alias contains `text` (any case); exact symbols first."""
+        wanted = text.strip().lower()
+        if not wanted:
+            return list(self._assets.values())
+
+        def rank(asset: Asset) -> tuple[int, str] | None:
+            if asset.symbol.lower() == wanted:
+                return (0, asset.symbol)
+            names = (asset.name, *asset.aliases, *asset.ambiguous)
+            if any(n.lower() == wanted for n in names):
+                return (1, asset.symbol)
+            if wanted in asset.symbol.lower() or any(wanted in n.lower() for n in names):
+                return (2, asset.symbol)
+            return None
+
+        ranked = [(r, a) for a in self._assets.values() if (r := rank(a)) is not None]
+        return [a for _, a in sorted(ranked, key=lambda item: item[0])]

@@ -8,9 +8,12 @@ from typing import Mapping, Sequence
 from intelligence.calibration import Calibrator
 from intelligence.narrative import DEFAULT_BURST_WINDOW, narrative_score
 from intelligence.price import InsufficientBars, score_price
-from intelligence.relevance import DEFAULT_SCORER, Mention, SemanticScorer, relevant_headlines
+from intelligence.relevance import DEFAULT_SCORER, Mention, SemanticScorer, matcher_for
 from intelligence.signal import Signal, build_signal
 from intelligence.types import Asset, Bar, Headline, Polarity, Problem
+
+
+DEFAULT_INTERVAL = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,15 @@ def latest_time(headlines: Sequence[Headline]) -> datetime:
 def mentions_by_asset(
     assets: Sequence[Asset], headlines: Sequence[Headline], scorer: SemanticScorer = DEFAULT_SCORER
 ) -> dict[str, list[Mention]]:
-    return {a.symbol: relevant_headlines(a, headlines, scorer) for a in assets}
+    """Each asset's mentions, every headline read once for all assets (intelligence/relevance.py)."""
+    return matcher_for(tuple(assets)).mentions(headlines, assets, scorer)
+
+
+def interval_of(intervals: timedelta | Mapping[str, timedelta], symbol: str) -> timedelta:
+    """The bar interval of one asset: each trades in its own rhythm (crypto hourly, stocks by session)."""
+    if isinstance(intervals, timedelta):
+        return intervals
+    return intervals.get(symbol, DEFAULT_INTERVAL)
 
 
 def run_cycle(
@@ -56,11 +67,15 @@ def run_cycle(
     mentions: Mapping[str, Sequence[Mention]],
     polarity: Mapping[str, Polarity],
     bars: Mapping[str, Sequence[Bar]],
-    interval: timedelta,
+    interval: timedelta | Mapping[str, timedelta],
     params: CycleParams,
     state: CycleState = CycleState(),
 ) -> CycleOutcome:
-    """Signals for every asset that has enough bars; the others become Problems."""
+    """Signals for every asset that has enough bars; the others become Problems.
+
+    `interval` is one bar interval for all, or one per symbol: each asset's tape is scored on its own
+    timescales (hours for a coin's hourly bars, days for a stock's daily ones) and its horizon is at
+    least one of its bars, since an outcome cannot be told inside a bar."""
     for found in mentions.values():
         late = [m.headline for m in found if m.headline.published > as_of]
         if late:
@@ -68,8 +83,9 @@ def run_cycle(
     signals, problems = [], []
     for asset in assets:
         series = bars.get(asset.symbol, ())
+        rhythm = interval_of(interval, asset.symbol)
         try:
-            price = score_price(series, as_of, interval)
+            price = score_price(series, as_of, rhythm)
         except InsufficientBars as exc:
             problems.append(Problem(f"{asset.symbol} bars", str(exc)))
             continue
@@ -77,6 +93,6 @@ def run_cycle(
         problems.extend(Problem(f"{asset.symbol} {p.where}", p.message) for p in price.problems)
         narrative = narrative_score(mentions.get(asset.symbol, ()), polarity, as_of, params.half_life, params.window,
                                     params.burst_window)
-        signals.append(build_signal(asset.symbol, as_of, narrative, price, params.horizon,
+        signals.append(build_signal(asset.symbol, as_of, narrative, price, max(params.horizon, rhythm),
                                     state.divergence_history.get(asset.symbol, ()), state.calibrator))
     return CycleOutcome(tuple(signals), tuple(problems))

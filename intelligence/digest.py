@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Protocol, Sequence, TypeVar
 
-from intelligence.assets import CATALOGUE
 from intelligence.evidence import evidence_line
 from intelligence.features import signal_features
 from intelligence.signal import Signal
@@ -123,10 +122,13 @@ def build_digest(
     sentiment_backend: str,
     headline_count: int,
     problems: Sequence[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> Digest:
+    """The digest of a cycle's signals; `names` are the assets' display names by symbol (the catalogue's)."""
+    names = names or {}
     items = tuple(
-        digest_item(i, s.symbol, CATALOGUE[s.symbol].name if s.symbol in CATALOGUE else s.symbol, s.direction,
-                    s.probability, s.conviction, s.reason_codes, evidence_line(s), signal_features(s, 1.0))
+        digest_item(i, s.symbol, names.get(s.symbol, s.symbol), s.direction, s.probability, s.conviction,
+                    s.reason_codes, evidence_line(s, names.get(s.symbol)), signal_features(s, 1.0))
         for i, s in enumerate(rank_signals(signals), start=1)
     )
     return Digest(as_of, sentiment_backend, headline_count, items, tuple(problems))

@@ -11,7 +11,6 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Sequence
 
-from intelligence.assets import CATALOGUE
 from intelligence.narrative import Contribution, NarrativeScore
 from intelligence.signal import VOLUME_HIGH, VOLUME_LOW, Signal
 from intelligence.types import Direction
@@ -229,8 +228,9 @@ def _invalidation(signal: Signal) -> str:
     }.get(primary, "No trade: it would take the story pulling further ahead of the tape.")
 
 
-def evidence_line(signal: Signal) -> str:
-    name = CATALOGUE[signal.symbol].name if signal.symbol in CATALOGUE else signal.symbol
+def evidence_line(signal: Signal, name: str | None = None) -> str:
+    """One plain sentence on the signal; `name` is the asset's display name (default: its symbol)."""
+    name = name or signal.symbol
     narrative, tape = signal.narrative, describe_tape(signal.price)
     primary = signal.reason_codes[0]
     lean = Direction.BUY if narrative.score > 0 else Direction.SELL

@@ -29,6 +29,8 @@ class Headline:
     published: datetime
     url: str = ""
     summary: str = ""
+    # Symbols the publisher tagged the story with (Alpaca news): a tag names the asset like its name does.
+    symbols: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _require_utc(self.published, "Headline.published")
@@ -65,6 +67,10 @@ class Bar:
         _require_utc(self.start, "Bar.start")
 
 
+ASSET_CLASSES = ("crypto", "us_equity", "etf")
+ROUND_THE_CLOCK = "24/7"  # the calendar of a market that never closes (crypto)
+
+
 @dataclass(frozen=True)
 class BarSeries:
     """One symbol's bars in time order, their interval, and what was wrong with the source."""
@@ -85,12 +91,35 @@ class BarSource(Protocol):
 
 @dataclass(frozen=True)
 class Asset:
+    """One entry of the asset catalogue (providers/embedded/catalogue/assets.csv, README "Universe").
+
+    Aliases, ambiguous aliases, exclusions and context terms are matched as whole words; one written
+    all in lower case matches in any case, one that starts with a capital needs that capital ("Target"
+    the retailer, not a target). Tickers are matched case-sensitively ("LINK", not "link"); the
+    symbol also counts as a cashtag ("$AAPL") or after an exchange ("NYSE: F")."""
+
     symbol: str
     name: str
-    # Matched case-insensitively as whole words.
     aliases: tuple[str, ...] = ()
-    # Matched case-sensitively as whole words: tickers that are also English words ("LINK").
     tickers: tuple[str, ...] = ()
+    asset_class: str = "crypto"
+    calendar: str = ROUND_THE_CLOCK  # an exchange_calendars code such as XNYS, or 24/7
+    # Aliases that name the asset only when the text is also about it ("Wall Street", "Target").
+    ambiguous: tuple[str, ...] = ()
+    # Phrases that contain an alias but name something else ("S&P Global", "Dow Chemical").
+    exclusions: tuple[str, ...] = ()
+    # What the asset's news is about without naming it, with how much each term says on its own
+    # (1 = as telling as a name). Weights here are the catalogue's, already split between the
+    # assets that share a term (intelligence/assets.py).
+    context: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.asset_class not in ASSET_CLASSES:
+            raise ValueError(f"asset class {self.asset_class!r} is not one of {', '.join(ASSET_CLASSES)}")
+
+    @property
+    def is_crypto(self) -> bool:
+        return self.asset_class == "crypto"
 
 
 class Direction(str, Enum):

@@ -26,7 +26,7 @@ class RunRecord:
     params: CycleParams
     signals: Sequence[Signal]
     evidence: Mapping[str, str]  # by symbol
-    bars_per_horizon: float
+    bars_per_horizon: Mapping[str, float]  # by symbol: each asset has its own bar interval
     calibrator: Calibrator | None
     problems: Sequence[str]
 
@@ -65,7 +65,7 @@ def run_document(record: RunRecord) -> dict[str, Any]:
             {
                 "symbol": s.symbol, "direction": s.direction.value, "probability": s.probability,
                 "reason_codes": list(s.reason_codes), "evidence": record.evidence.get(s.symbol, ""),
-                "features": signal_features(s, record.bars_per_horizon),
+                "features": signal_features(s, record.bars_per_horizon[s.symbol]),
             }
             for s in record.signals
         ],

@@ -12,8 +12,8 @@ from pipeline.artifacts import RunRecord, artifact_path, write_run_artifact
 from pipeline.crosscheck import cross_check_polarity
 from pipeline.news_input import read_news
 from pipeline.signal_state import load_cycle_state
+from pipeline.universe import current_universe
 from config import Settings
-from intelligence.assets import CATALOGUE
 from intelligence.cycle import CycleParams, mentions_by_asset, run_cycle
 from intelligence.digest import Digest, build_digest
 from intelligence.features import signal_features
@@ -94,15 +94,18 @@ def _store_headlines(session: Session, headlines: Sequence[Headline], run_id: in
     known = set(session.scalars(select(HeadlineRow.id).where(HeadlineRow.id.in_(by_id))))
     new = [
         {"id": h.id, "content_hash": h.content_hash, "source": h.source, "title": h.title, "summary": h.summary,
-         "url": h.url, "published_at": h.published, "first_run_id": run_id}
+         "url": h.url, "published_at": h.published, "first_run_id": run_id, "symbols": list(h.symbols) or None}
         for h in by_id.values() if h.id not in known
     ]
     if new:
         session.execute(insert(HeadlineRow), new)
 
 
-def _load_bars(market: BarSource, symbols: Sequence[str], as_of: datetime) -> tuple[dict[str, list[Bar]], timedelta, list[Problem]]:
-    bars, problems, intervals = {}, [], set()
+def _load_bars(market: BarSource, symbols: Sequence[str],
+               as_of: datetime) -> tuple[dict[str, list[Bar]], dict[str, timedelta], list[Problem]]:
+    """Each asset's bars in its own interval (coins hourly around the clock, stocks daily by session);
+    an asset without bars is a problem of this cycle, not the end of it."""
+    bars, problems, intervals = {}, [], {}
     for symbol in symbols:
         try:
             series = market.bars_until(symbol, as_of)
@@ -110,11 +113,9 @@ def _load_bars(market: BarSource, symbols: Sequence[str], as_of: datetime) -> tu
             problems.append(Problem(f"{symbol} bars", str(exc)))
             continue
         bars[symbol] = list(series.bars)
-        intervals.add(series.interval)
+        intervals[symbol] = series.interval
         problems.extend(series.problems)
-    if len(intervals) > 1:
-        raise CycleError(f"bars come in different intervals ({sorted(intervals)}); one cycle needs one")
-    return bars, intervals.pop() if intervals else timedelta(hours=1), problems
+    return bars, intervals, problems
 
 
 def _signal_row(signal: Signal, run_id: int, evidence: str, bars_per_horizon: float) -> SignalRow:
@@ -137,8 +138,10 @@ def _write_artifact(settings: Settings, record: RunRecord) -> Problem | None:
 
 
 def run_once(settings: Settings, sessions: Sessions, backend: SentimentBackend, backend_problems: Sequence[Problem],
-             market: BarSource, now: datetime, sources: "DataSources | None" = None) -> CycleReport:
-    """One cycle; `sources` None reads the feed files of TB_FEEDS_DIR (the snapshot), else the configured providers."""
+             market: BarSource, now: datetime, sources: "DataSources | None" = None,
+             symbols: Sequence[str] | None = None) -> CycleReport:
+    """One cycle; `sources` None reads the feed files of TB_FEEDS_DIR (the snapshot), else the configured providers.
+    `symbols` None reads the stored watchlist (pipeline/universe.py), else just these symbols."""
     with sessions.begin() as session:
         run = Run(started_at=now, status="running", sentiment_backend=backend.name, problems=[])
         session.add(run)
@@ -146,7 +149,7 @@ def run_once(settings: Settings, sessions: Sessions, backend: SentimentBackend, 
         run_id = run.id
     stored = False
     try:
-        report = _cycle(settings, sessions, backend, list(backend_problems), market, now, run_id, sources)
+        report = _cycle(settings, sessions, backend, list(backend_problems), market, now, run_id, sources, symbols)
         stored = True
         return report
     except Exception as exc:
@@ -161,17 +164,21 @@ def run_once(settings: Settings, sessions: Sessions, backend: SentimentBackend, 
 
 
 def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, problems: list[Problem],
-           market: BarSource, now: datetime, run_id: int, sources: "DataSources | None") -> CycleReport:
+           market: BarSource, now: datetime, run_id: int, sources: "DataSources | None",
+           only: Sequence[str] | None = None) -> CycleReport:
     news = read_news(settings, sessions, sources, now)
     feeds = news.batch
     problems.extend(feeds.problems)
     if news.as_of is None:
         raise CycleError("no headlines could be read: " + "; ".join(map(str, feeds.problems)))
     as_of = news.as_of
-    assets = [CATALOGUE[s] for s in settings.universe]
+    universe = current_universe(settings, sessions, only)  # the stored watchlist: /watch and /unwatch count
+    problems.extend(universe.problems)
+    assets = list(universe.assets)
+    symbols = [a.symbol for a in assets]
     mentions = mentions_by_asset(assets, feeds.headlines)
-    relevant = [m.headline for found in mentions.values() for m in found]
-    bars, interval, bar_problems = _load_bars(market, settings.universe, as_of)
+    relevant = list({m.headline.content_hash: m.headline for found in mentions.values() for m in found}.values())
+    bars, intervals, bar_problems = _load_bars(market, symbols, as_of)
     problems.extend(bar_problems)
     if not feeds.headlines and not bars:  # live: as-of is now, but with neither story nor tape there is no cycle
         raise CycleError("no headlines and no bars could be read: " + "; ".join(map(str, problems)))
@@ -188,7 +195,7 @@ def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, pr
     key = model_key(backend)
     with sessions() as session:
         polarity = cached_scores(session, key, relevant)
-        state = load_cycle_state(session, market, settings.universe, as_of, settings.divergence_history,
+        state = load_cycle_state(session, market, symbols, as_of, settings.divergence_history,
                                  settings.calibration_min_outcomes)
     scored = score_missing(backend, relevant, polarity)
     polarity.update(scored)
@@ -199,11 +206,12 @@ def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, pr
     checked = cross_check_polarity(settings, sessions, mentions, polarity, key, as_of, now, run_id)
     polarity = checked.polarity
     problems.extend(checked.problems)
-    outcome = run_cycle(as_of, assets, mentions, polarity, bars, interval, params, state)
+    outcome = run_cycle(as_of, assets, mentions, polarity, bars, intervals, params, state)
     problems.extend(outcome.problems)
-    digest = build_digest(outcome.signals, as_of, backend.name, len(feeds.headlines), [str(p) for p in problems])
+    digest = build_digest(outcome.signals, as_of, backend.name, len(feeds.headlines), [str(p) for p in problems],
+                          names=universe.names())
     evidence = {item.symbol: item.evidence for item in digest.items}
-    per_horizon = params.horizon / interval
+    per_horizon = {s.symbol: s.horizon / intervals[s.symbol] for s in outcome.signals}
     artifact_problem = _write_artifact(settings, RunRecord(
         run_id, as_of, backend.name, len(feeds.headlines), params, outcome.signals, evidence, per_horizon,
         state.calibrator, [str(p) for p in problems]))
@@ -212,10 +220,10 @@ def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, pr
         digest = replace(digest, problems=tuple(str(p) for p in problems))
     # The run's result in one transaction: its signals, its proposal and its status, all or nothing.
     with sessions.begin() as session:
-        rows = {s.symbol: _signal_row(s, run_id, evidence[s.symbol], per_horizon) for s in outcome.signals}
+        rows = {s.symbol: _signal_row(s, run_id, evidence[s.symbol], per_horizon[s.symbol]) for s in outcome.signals}
         session.add_all(rows.values())
         session.flush()
-        proposal = propose(session, settings, outcome.signals, rows, interval, now)
+        proposal = propose(session, settings, outcome.signals, rows, intervals, now)
         run = session.get_one(Run, run_id)
         run.as_of, run.finished_at, run.headline_count = as_of, now, len(feeds.headlines)
         run.status = "degraded" if problems else "ok"

@@ -115,15 +115,13 @@ def build_data_sources(settings: Settings, sessions: Sessions, clock: Clock) -> 
         breakers.extend(sources.feeds.breakers)
     if "alpaca" in settings.news_sources or settings.market_data == "alpaca":
         from providers.alpaca_data import AlpacaMarketData, AlpacaNews
-        from trading.market_hours import asset_class
-
-        def is_crypto(symbol: str) -> bool:
-            # The one list of coins Alpaca trades against USD lives with the market hours.
-            return asset_class(symbol) == "crypto"
+        from trading.market_hours import is_crypto  # the catalogue's asset class (providers/catalogue.py)
 
         access = _alpaca_access(settings)
         if "alpaca" in settings.news_sources:
-            alpaca_news = AlpacaNews(access, settings.universe, is_crypto, breaker("alpaca:news"))
+            from pipeline.universe import watchlist
+
+            alpaca_news = AlpacaNews(access, lambda: watchlist(settings, sessions), is_crypto, breaker("alpaca:news"))
             news.append(alpaca_news)
             breakers.append(alpaca_news.breaker)
         if settings.market_data == "alpaca":

@@ -96,8 +96,8 @@ def recent_headlines(session: Session, since: datetime, until: datetime) -> list
         select(HeadlineRow).where(HeadlineRow.published_at >= since, HeadlineRow.published_at <= until)
         .order_by(HeadlineRow.published_at, HeadlineRow.id)
     )
-    return [Headline(source=r.source, title=r.title, published=r.published_at, url=r.url, summary=r.summary)
-            for r in rows]
+    return [Headline(source=r.source, title=r.title, published=r.published_at, url=r.url, summary=r.summary,
+                     symbols=tuple(r.symbols or ())) for r in rows]
 
 
 def _unique(headlines: Sequence[Headline]) -> list[Headline]:

@@ -9,12 +9,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from pipeline.artifacts import calibrator_summary
 from pipeline.cycle import score_headlines
+from pipeline.universe import catalogue_for
 from config import Settings
-from intelligence.assets import CATALOGUE
+from intelligence.assets import Catalogue
 from intelligence.cycle import CycleParams
 from intelligence.evidence import evidence_line
 from intelligence.relevance import relevant_headlines
@@ -34,16 +35,18 @@ SIGNAL_COLUMNS = (
 )
 
 
-def resolve_symbol(given: str | None, bars: Path, known: Any) -> str:
+def resolve_symbol(given: str | None, bars: Path, known: Catalogue) -> str:
     if given:
         symbol = given.strip().upper()
         if symbol not in known:
-            raise ValueError(f"unknown symbol {symbol!r}; known: {', '.join(known)}")
+            raise ValueError(f"unknown symbol {symbol!r} (nearest known: {', '.join(known.nearest(symbol)) or 'none'}); "
+                             "`tracer_bullet.py assets --search TEXT` lists the catalogue")
         return symbol
     stem = bars.stem.upper().replace("-", "_").split("_")[0]
     if stem in known:
         return stem
-    raise ValueError(f"cannot tell the symbol from the bar file name {bars.name!r}; pass --symbol (known: {', '.join(known)})")
+    raise ValueError(f"cannot tell the symbol from the bar file name {bars.name!r}; pass --symbol "
+                     "(`tracer_bullet.py assets --search TEXT` lists the catalogue)")
 
 
 class ReplayError(Exception):
@@ -81,7 +84,8 @@ def run_replay(settings: Settings, news_paths: Sequence[Path], bars_path: Path, 
     clock: dict[str, float] = {}
     began = time.perf_counter()
     try:
-        symbol = resolve_symbol(symbol, Path(bars_path), CATALOGUE)
+        catalogue = catalogue_for(settings)
+        symbol = resolve_symbol(symbol, Path(bars_path), catalogue)
         news = [read_news(p) for p in news_paths]
         series = read_bars(Path(bars_path), symbol)
     except (ValueError, NewsError, BarsError) as exc:
@@ -90,7 +94,7 @@ def run_replay(settings: Settings, news_paths: Sequence[Path], bars_path: Path, 
     clock["read"] = time.perf_counter() - began
 
     mark = time.perf_counter()
-    asset = CATALOGUE[symbol]
+    asset = catalogue[symbol]
     mentions = relevant_headlines(asset, headlines)
     clock["relevance"] = time.perf_counter() - mark
 
@@ -121,7 +125,7 @@ def run_replay(settings: Settings, news_paths: Sequence[Path], bars_path: Path, 
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        write_signals_csv(out / "signals.csv", result.signals)
+        write_signals_csv(out / "signals.csv", result.signals, {asset.symbol: asset.name})
     except OSError as exc:
         raise ReplayError(f"cannot write to {out}: {exc}") from None
     clock["write"] = time.perf_counter() - mark
@@ -164,12 +168,13 @@ def signal_record(signal: Signal, evidence: str) -> dict[str, str]:
     return record
 
 
-def write_signals_csv(path: Path, signals: Sequence[Signal]) -> None:
+def write_signals_csv(path: Path, signals: Sequence[Signal], names: Mapping[str, str] | None = None) -> None:
+    names = names or {}
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=SIGNAL_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for signal in signals:
-            writer.writerow(signal_record(signal, evidence_line(signal)))
+            writer.writerow(signal_record(signal, evidence_line(signal, names.get(signal.symbol))))
 
 
 def quantiles(values: Sequence[float]) -> list[float]:

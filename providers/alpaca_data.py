@@ -195,15 +195,26 @@ class AlpacaNews:
 
     name = "alpaca"
 
-    def __init__(self, access: AlpacaAccess, symbols: Sequence[str], is_crypto: Callable[[str], bool],
-                 breaker: CircuitBreaker) -> None:
+    def __init__(self, access: AlpacaAccess, symbols: Sequence[str] | Callable[[], Sequence[str]],
+                 is_crypto: Callable[[str], bool], breaker: CircuitBreaker) -> None:
         self._access = access
-        self._symbols = ",".join(f"{s}USD" if is_crypto(s) else s for s in symbols)
+        # A callable is asked each fetch: the watchlist an operator changes between cycles.
+        self._symbols = symbols
+        self._is_crypto = is_crypto
         self.breaker = breaker
         self._client = _prepared(NewsClient(access.key, access.secret, url_override=access.url), access)
 
+    def _wanted(self) -> str:
+        symbols = self._symbols() if callable(self._symbols) else self._symbols
+        return ",".join(f"{s}USD" if self._is_crypto(s) else s for s in symbols)
+
+    def _ours(self, tag: str) -> str:
+        """Alpaca tags crypto stories "BTCUSD"; ours is "BTC"."""
+        tag = tag.strip().upper().replace("/", "")
+        return tag[:-3] if tag.endswith("USD") and len(tag) > 3 and self._is_crypto(tag[:-3]) else tag
+
     def fetch(self, since: datetime, until: datetime) -> FeedBatch:
-        request = NewsRequest(symbols=self._symbols, start=since, end=until, limit=MAX_NEWS_ITEMS)
+        request = NewsRequest(symbols=self._wanted(), start=since, end=until, limit=MAX_NEWS_ITEMS)
         try:
             news = self.breaker.call(lambda: self._client.get_news(request))
         except CircuitOpen as exc:
@@ -220,6 +231,8 @@ class AlpacaNews:
                 source=normalize_text(article.source or "Alpaca").title(), title=title,
                 published=article.created_at.astimezone(timezone.utc), url=article.url or "",
                 summary=normalize_text(article.summary or ""),
+                # The publisher's tags name the story's assets as surely as a name in the text does.
+                symbols=tuple(dict.fromkeys(self._ours(t) for t in (article.symbols or ()) if t.strip())),
             ))
         problems = (Problem("Alpaca news", f"skipped {skipped} article(s) without a headline"),) if skipped else ()
         return FeedBatch(tuple(headlines), problems)

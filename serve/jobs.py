@@ -137,18 +137,18 @@ def open_universe(symbols: Sequence[str], now: datetime) -> list[str]:
 
 async def _cycle(c: ServeContext) -> None:
     from pipeline.cycle import CycleError, run_once
+    from pipeline.universe import watchlist
 
     now = c.clock()
-    symbols = open_universe(c.settings.universe, now)
+    symbols = open_universe(watchlist(c.settings, c.sessions), now)  # the stored watchlist (/watch, /unwatch)
     if not symbols:
         log.info("cycle skipped: no market of the universe is open at %s", now.isoformat())
         return
-    settings = c.settings if symbols == c.settings.universe else c.settings.model_copy(update={"universe": symbols})
     problems: tuple["Problem", ...] = tuple(c.sentiment.problems)
     async with c.data_lock:
         try:
-            report = await asyncio.to_thread(run_once, settings, c.sessions, c.sentiment.backend, problems,
-                                             c.sources.market, now, c.sources)
+            report = await asyncio.to_thread(run_once, c.settings, c.sessions, c.sentiment.backend, problems,
+                                             c.sources.market, now, c.sources, symbols)
         except CycleError as exc:
             log.error("cycle failed: %s", exc)
             if not c.last_cycle_failed:  # once per outage, not every interval

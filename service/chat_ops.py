@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 
-from intelligence.assets import CATALOGUE
 from intelligence.digest import Digest, digest_item, rank_signals
 from intelligence.types import Direction
+from pipeline.universe import asset_name
 from storage.chat_models import ChatCommandLog, ChatConfirmation, ChatSubscription
 from storage.db import Sessions
 from storage.statements import rows_changed
@@ -184,7 +184,7 @@ def run_digest(sessions: Sessions, run_id: int, take_profit_ratio: float, fallba
         rows = list(session.scalars(select(SignalRow).where(SignalRow.run_id == run.id)))
         by_id = {row.id: row for row in rows}
         items = tuple(
-            digest_item(rank, s.symbol, CATALOGUE[s.symbol].name if s.symbol in CATALOGUE else s.symbol, s.direction,
+            digest_item(rank, s.symbol, asset_name(s.symbol), s.direction,
                         s.probability, s.conviction, s.reason_codes, s.evidence, by_id[s.id].features or {})
             for rank, s in enumerate(rank_signals([_signal_view(r) for r in rows]), start=1)
         )

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eval.tiers import TIERS
-from intelligence.assets import CATALOGUE
 from intelligence.digest import Story, lead_stories
 from intelligence.sizing import bracket_prices
+from pipeline.universe import asset_name
 from storage.eval_models import OutcomeRow
 from storage.models import ProposalRow, SignalRow
 from storage.trading_models import AccountSnapshotRow, OrderRow, PositionRow, ProposalPlanRow
@@ -100,10 +100,9 @@ def build_card(session: Session, row: ProposalRow, take_profit_ratio: float, equ
     if stop is not None:
         stop_price, target_price = bracket_prices(row.reference_price, row.side, stop, take_profit_ratio)
         risk = row.quantity * row.reference_price * stop
-    asset = CATALOGUE.get(row.symbol)
     return ProposalCard(
         proposal=proposal_view(row),
-        name=asset.name if asset is not None else row.symbol,
+        name=asset_name(row.symbol),
         quote_time=plan.quote_time if plan is not None else None,
         suggested_quantity=plan.suggested_quantity if plan is not None else None,
         stop_price=stop_price, target_price=target_price, stop_distance=stop,

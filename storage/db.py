@@ -16,6 +16,7 @@ import storage.provider_models  # noqa: F401,E402  (registers feed validators an
 import storage.trading_models  # noqa: F401,E402  (registers the orders, fills, audit and sim tables)
 import storage.llm_models  # noqa: F401,E402  (registers the Claude polarity cross-check table)
 import storage.serve_models  # noqa: F401,E402  (registers the trader lease and the scheduler's jobs)
+import storage.universe_models  # noqa: F401,E402  (registers the watchlist and the broker's asset lookups)
 from storage.migrate import prepare_schema  # noqa: E402
 from storage.errors import StoreBusy, StoreError, StoreUnavailable  # noqa: E402,F401
 

@@ -57,6 +57,8 @@ class HeadlineRow(Base):
     url: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     first_run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    # The publisher's symbol tags (Alpaca news), so a story recalled from the store still counts for them.
+    symbols: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class SentimentRow(Base):

@@ -23,6 +23,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(name)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.chdir(tmp_path)
+    # The catalogue in force (providers/catalogue.py) is the shipped one unless a test sets its own.
+    monkeypatch.setattr("providers.catalogue._in_force", None)
 
 
 @pytest.fixture(scope="session")

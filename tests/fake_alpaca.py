@@ -1,7 +1,8 @@
-"""A loopback fake of Alpaca's trading API (the v2 endpoints alpaca-py's TradingClient calls), with
-fault injection: 5xx and 429 answers, a timeout after the order was accepted, partial fills and
-rejections. Shapes follow alpaca-py's models (alpaca/trading/models.py) and Alpaca's error bodies
-({"code": ..., "message": ...}). Runs aiohttp.web on 127.0.0.1 in a thread of its own.
+"""A loopback fake of Alpaca's trading API (the v2 endpoints alpaca-py's TradingClient calls, the asset
+lookup GET /v2/assets/{symbol} among them), with fault injection: 5xx and 429 answers, a timeout after
+the order was accepted, partial fills and rejections. Shapes follow alpaca-py's models
+(alpaca/trading/models.py) and Alpaca's error bodies ({"code": ..., "message": ...}). Runs aiohttp.web
+on 127.0.0.1 in a thread of its own.
 """
 from __future__ import annotations
 
@@ -42,6 +43,12 @@ class FakeAlpaca:
     requests: list[tuple[str, str]] = field(default_factory=list)
     posted: list[dict[str, Any]] = field(default_factory=list)  # bodies of POST /v2/orders that got past the faults
     last_equity: float = 100_000.0
+    # GET /v2/assets/{symbol}: what Alpaca lists (name, exchange, fractionable); others are 404 as at Alpaca.
+    assets: dict[str, dict[str, Any]] = field(default_factory=lambda: {
+        "SOFI": {"name": "SoFi Technologies, Inc. Common Stock", "exchange": "NASDAQ", "fractionable": True},
+        "GME": {"name": "GameStop Corp. Class A Common Stock", "exchange": "NYSE", "fractionable": True},
+        "AAPL": {"name": "Apple Inc. Common Stock", "exchange": "NASDAQ", "fractionable": True},
+    })
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -127,6 +134,8 @@ class FakeAlpaca:
                 return web.json_response(self._account())
             if method == "GET" and path == "/v2/positions":
                 return web.json_response([self._position(s, p) for s, p in self.positions.items() if p["qty"] != 0])
+            if method == "GET" and path.startswith("/v2/assets/"):
+                return self._asset(path.removeprefix("/v2/assets/"))
         return _error(404, 40410000, f"no route {method} {path}")
 
     def _submit(self, body: dict[str, Any]) -> web.Response:
@@ -192,6 +201,17 @@ class FakeAlpaca:
                 order["status"], order["canceled_at"] = "canceled", _now()
                 return web.Response(status=204)
         return _error(404, 40410000, "order not found")
+
+    def _asset(self, symbol: str) -> web.Response:
+        found = self.assets.get(symbol.upper())
+        if found is None:
+            return _error(404, 40410000, "asset not found")
+        return web.json_response({
+            "id": str(uuid.uuid5(uuid.NAMESPACE_DNS, symbol.upper())), "class": "us_equity", "exchange": found["exchange"],
+            "symbol": symbol.upper(), "name": found["name"], "status": "active", "tradable": found.get("tradable", True),
+            "marginable": True, "maintenance_margin_requirement": 30, "shortable": True, "easy_to_borrow": True,
+            "fractionable": found["fractionable"], "attributes": ["fractional_eh_enabled", "has_options"],
+        })
 
     def _account(self) -> dict[str, Any]:
         equity = self.cash + sum(p["qty"] * self._price(s) for s, p in self.positions.items())

@@ -143,6 +143,27 @@ def test_news_is_paged_newest_first_and_becomes_headlines(fake: FakeAlpacaData) 
     assert queries[0]["symbols"] == "BTCUSD,ETHUSD" and len(queries) == 2  # pages of 50 (alpaca-py's page size)
 
 
+def test_news_tags_become_the_headlines_symbols_and_name_the_assets(fake: FakeAlpacaData) -> None:
+    from intelligence.cycle import mentions_by_asset
+    from providers.catalogue import load_catalogue
+
+    fake.news = [Article("Chip stocks slide as iPhone maker trims orders", utc(2025, 12, 12, 9), symbols=("AAPL", "TSM")),
+                 Article("Miners extend losses", utc(2025, 12, 12, 8), symbols=("BTCUSD", "MARA"))]
+    watched = ["BTC", "AAPL"]  # a callable: the watchlist as it is at each fetch
+    news = AlpacaNews(_access(fake), lambda: list(watched), is_crypto, _breaker("alpaca:news"))
+    batch = news.fetch(utc(2025, 12, 10), AS_OF)
+    assert fake.calls(NEWS)[-1]["symbols"] == "BTCUSD,AAPL"
+    assert {h.title: h.symbols for h in batch.headlines} == {
+        "Chip stocks slide as iPhone maker trims orders": ("AAPL", "TSM"), "Miners extend losses": ("BTC", "MARA")}
+    catalogue = load_catalogue()
+    found = mentions_by_asset([catalogue["AAPL"], catalogue["BTC"]], batch.headlines)
+    assert [m.headline.title for m in found["AAPL"]] == ["Chip stocks slide as iPhone maker trims orders"]
+    assert all(m.named for ms in found.values() for m in ms) and len(found["BTC"]) == 1
+    watched.append("NVDA")
+    news.fetch(utc(2025, 12, 10), AS_OF)
+    assert fake.calls(NEWS)[-1]["symbols"] == "BTCUSD,AAPL,NVDA"
+
+
 def test_news_outage_is_a_problem(fake: FakeAlpacaData) -> None:
     fake.faults.append(DataFault(NEWS, status=500))
     batch = AlpacaNews(_access(fake), ["BTC"], is_crypto, _breaker("alpaca:news")).fetch(utc(2025, 12, 10), AS_OF)

@@ -39,8 +39,18 @@ def write(tmp_path: Path, text: str, name: str = "TESTUSDT_1h.csv") -> Path:
 # --- the embedded files ---------------------------------------------------------------------------
 
 
-def test_embedded_provider_lists_the_nine_assets() -> None:
-    assert MARKET.symbols() == NINE
+def test_embedded_provider_lists_the_nine_coins_and_two_stocks() -> None:
+    assert MARKET.symbols() == sorted([*NINE, "COIN", "MSTR"])
+
+
+@pytest.mark.parametrize("symbol", ["COIN", "MSTR"])
+def test_the_embedded_stocks_are_daily_by_session_in_both_formats(symbol: str) -> None:
+    # COIN is Tiingo-style (Close first, adjusted columns beside), MSTR Yahoo-style: both read the same way.
+    series = read_bars(EMBEDDED / f"{symbol}_1d.csv", symbol)
+    assert series.interval == timedelta(days=1) and series.problems == ()
+    assert len(series.bars) == 41 and all(b.start.weekday() < 5 for b in series.bars)
+    assert series.bars[0].start == utc(2025, 11, 3) and series.bars[-1].start == utc(2025, 12, 31)
+    assert all(b.low <= min(b.open, b.close) <= max(b.open, b.close) <= b.high for b in series.bars)
 
 
 @pytest.mark.parametrize("symbol", NINE)

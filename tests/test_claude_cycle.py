@@ -114,7 +114,7 @@ def test_any_failure_degrades_the_run_and_keeps_the_model_scores(monkeypatch, tm
     report, sessions = _cycle(monkeypatch, tmp_path, backend, "fault", api)
     assert report.digest.degraded
     [problem] = [p for p in report.digest.problems if p.startswith("Claude cross-check")]
-    assert re.search(r"skipped for (\d) of \1 assets, model scores used: ", problem)
+    assert re.search(r"skipped for (\d+) of \1 assets, model scores used: ", problem)
     assert len(api.requests) == len(faults)  # after the first failure the cycle stops asking
     assert _narrative(report) == _narrative(baseline)
     with sessions() as session:

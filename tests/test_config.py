@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from intelligence.assets import CATALOGUE
+from providers.catalogue import load_catalogue
+
+CATALOGUE = load_catalogue()
 from config import LIVE_TRADING_PHRASE, ConfigError, load_settings
 
 
@@ -10,7 +12,7 @@ def test_defaults_need_no_environment() -> None:
     settings = load_settings()
     assert settings.database_url == "sqlite:///tracer_bullet.db"
     assert settings.sentiment_backend == "auto"
-    assert settings.universe == ["BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "BNB"]
+    assert settings.universe == ["BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "BNB", "COIN", "MSTR"]
     assert settings.trading_mode == "simulated"
 
 

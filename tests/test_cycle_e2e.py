@@ -51,10 +51,13 @@ def _bar_start(text: str) -> datetime:
 
 
 def _last_close_before(symbol: str, as_of: datetime) -> float:
-    with open(BARS_DIR / f"{symbol}USDT_1h.csv") as handle:
-        rows = [r for r in csv.DictReader(handle)]
-    closed = [r for r in rows if _bar_start(r["timestamp"]) + timedelta(hours=1) <= as_of]
-    return float(closed[-1]["close"])
+    hourly = BARS_DIR / f"{symbol}USDT_1h.csv"
+    path, time, close, span = (hourly, "timestamp", "close", timedelta(hours=1)) if hourly.exists() else (
+        BARS_DIR / f"{symbol}_1d.csv", "date", "close", timedelta(days=1))  # the two stocks: daily, by session
+    with open(path) as handle:
+        rows = [{k.lower(): v for k, v in r.items()} for r in csv.DictReader(handle)]
+    closed = [r for r in rows if _bar_start(r[time]) + span <= as_of]
+    return float(closed[-1][close])
 
 
 def test_cycle_on_embedded_defaults(env, backend) -> None:
@@ -62,8 +65,10 @@ def test_cycle_on_embedded_defaults(env, backend) -> None:
     digest = report.digest
     assert digest.as_of == AS_OF and digest.headline_count == 152 and not digest.degraded
     assert digest.as_of_basis == "newest headline in the snapshot"
-    assert [i.rank for i in digest.items] == list(range(1, 10))
-    assert {i.symbol for i in digest.items} == {"BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "BNB"}
+    assert [i.rank for i in digest.items] == list(range(1, 12))
+    # Coins and stocks ranked together, each in its own rhythm (hourly around the clock, daily by session).
+    assert {i.symbol for i in digest.items} == {"BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "BNB", "COIN", "MSTR"}
+    assert {i.name for i in digest.items if i.symbol in ("COIN", "MSTR")} == {"Coinbase", "Strategy"}
     # Evidence lines carry no numbers and are not one template filled in twice.
     assert not any(has_number(i.evidence) for i in digest.items)
     assert len({i.evidence for i in digest.items}) == len(digest.items)
@@ -82,7 +87,7 @@ def test_run_is_persisted_and_proposal_waits_for_an_operator(env, backend) -> No
         run = session.get_one(Run, report.run_id)
         assert run.status == "ok" and run.as_of == AS_OF and run.sentiment_backend == "embedded"
         assert session.scalar(select(func.count()).select_from(HeadlineRow)) == 152
-        assert session.scalar(select(func.count()).select_from(SignalRow)) == 9
+        assert session.scalar(select(func.count()).select_from(SignalRow)) == 11
         proposal = session.get_one(ProposalRow, report.proposal_id)
         strongest = next(s for s in report.signals if s.symbol == proposal.symbol)
     assert proposal.status == "proposed" and proposal.quantity > 0
@@ -161,7 +166,7 @@ def test_a_gap_in_bars_is_marked(env, backend, tmp_path: Path) -> None:
     report = _run(env, backend, EmbeddedMarketData(bars))
     assert report.digest.degraded
     assert any("ETH" in p and "gap" in p for p in report.digest.problems)
-    assert len(report.signals) == 9
+    assert len(report.signals) == 11
 
 
 def test_no_headlines_fails_the_run_with_a_reason(env, backend, monkeypatch, tmp_path: Path) -> None:

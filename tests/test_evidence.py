@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from intelligence.assets import CATALOGUE
+from providers.catalogue import load_catalogue
+
+CATALOGUE = load_catalogue()
 from intelligence.cycle import CycleParams
 from intelligence.evidence import describe_tape, evidence_line, has_number, join_names, span_words
 from intelligence.narrative import Contribution, NarrativeScore
@@ -63,7 +65,8 @@ def test_bullish_divergence_line_names_sources_tape_story_and_invalidation() -> 
     signal = build_signal("ETH", AS_OF, _narrative(0.5, positive=("Decrypt", "CoinDesk"), negative=("The Block",)),
                           _price(-0.2, -0.5, -0.3), timedelta(hours=24))
     assert signal.direction is Direction.BUY
-    line = evidence_line(signal)
+    assert evidence_line(signal).startswith("Decrypt and CoinDesk lean bullish on ETH ")  # no name given: the symbol
+    line = evidence_line(signal, CATALOGUE["ETH"].name)
     assert line.startswith("Decrypt and CoinDesk lean bullish on Ethereum though The Block leans the other way while the tape is")
     assert "\u201cEther rallies as treasuries keep buying\u201d" in line
     # What would prove it wrong names the timescale where the tape is weakest and the source to watch.

@@ -27,6 +27,7 @@ from tests.feed_server import FeedServer, Route
 
 NOW = utc(2025, 12, 13, 11, 0)  # the newest snapshot headline is 10:14; the 10:00 bar has just closed
 EMBEDDED = EmbeddedMarketData()
+COINS = [s for s in EMBEDDED_UNIVERSE if s not in ("COIN", "MSTR")]  # the embedded tapes that are hourly
 PATHS = {SOURCE_NAMES[p.name]: f"/{p.stem}" for p in sorted(EMBEDDED_FEEDS_DIR.glob("*.rss"))}
 ALPACA_NEWS = [
     Article("Bitcoin miners add hash rate as price steadies", utc(2025, 12, 13, 9, 30)),
@@ -50,7 +51,7 @@ def feeds() -> Iterator[FeedServer]:
 
 @pytest.fixture
 def alpaca() -> Iterator[FakeAlpacaData]:
-    tapes = {f"{s}/USD": list(EMBEDDED.bars_until(s, utc(2025, 12, 31)).bars) for s in EMBEDDED_UNIVERSE}
+    tapes = {f"{s}/USD": list(EMBEDDED.bars_until(s, utc(2025, 12, 31)).bars) for s in COINS}
     server = FakeAlpacaData(bars=tapes, news=list(ALPACA_NEWS), page_size=1000).start()
     yield server
     server.stop()
@@ -71,6 +72,7 @@ def live(feeds: FeedServer, alpaca: FakeAlpacaData, database_url: str):
         feeds={name: feeds.url(path) for name, path in PATHS.items()},
         alpaca_key=KEY, alpaca_secret=SECRET, alpaca_data_url=alpaca.url,
         provider_read_timeout_seconds=1.0, breaker_failures=3,
+        universe=",".join(COINS),  # the fake serves the coins' tapes; stocks read in their sessions elsewhere
     )
     return settings, open_store(database_url), Clock()
 

@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intelligence import novelty, relevance
-from intelligence.assets import CATALOGUE
+from providers.catalogue import load_catalogue
+
+CATALOGUE = load_catalogue()
 from intelligence.outcomes import resolve_outcome, resolve_outcomes
 from intelligence.types import Asset, Direction, Headline
 from providers.bars import read_bars
@@ -82,7 +84,7 @@ def test_a_headline_remembers_its_identity_without_changing_equality() -> None:
     first_id, first_hash = one.id, one.content_hash  # remembered on `one` only
     assert one == other and hash(one) == hash(other) and (one.id, one.content_hash) == (other.id, other.content_hash)
     assert "id" not in repr(one).split("(", 1)[1] and list(dataclasses.asdict(one)) == [
-        "source", "title", "published", "url", "summary"]
+        "source", "title", "published", "url", "summary", "symbols"]
     retitled = dataclasses.replace(one, title="Bitcoin slips")
     assert retitled.id != first_id and retitled.content_hash != first_hash
     assert pickle.loads(pickle.dumps(one)) == one

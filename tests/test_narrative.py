@@ -4,7 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from intelligence.assets import CATALOGUE
+from providers.catalogue import load_catalogue
+
+CATALOGUE = load_catalogue()
 from hypothesis import given
 from hypothesis import strategies as st
 

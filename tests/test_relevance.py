@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from intelligence.assets import CATALOGUE
+from providers.catalogue import load_catalogue
+
+CATALOGUE = load_catalogue()
 from intelligence.relevance import (
     SEMANTIC_MIN, SEMANTIC_WEIGHT, SUMMARY_WEIGHT, TITLE_WEIGHT, ContextTermScorer, mentions, relevance,
     relevant_headlines,

@@ -214,8 +214,8 @@ def test_bad_input_is_a_clear_error(env, tmp_path: Path, capsys) -> None:
     args = ["replay", "--news", str(REPLAY / "reuters_headlines.csv"), "--out", str(tmp_path / "o")]
     assert tracer_bullet.main([*args, "--bars", str(REPLAY / "reuters_headlines.csv"), "--symbol", "SPY"]) == 2
     assert "missing column" in capsys.readouterr().err
-    assert tracer_bullet.main([*args, "--bars", str(REPLAY / "spy_daily.csv"), "--symbol", "TSLA"]) == 2
-    assert "unknown symbol 'TSLA'" in capsys.readouterr().err
+    assert tracer_bullet.main([*args, "--bars", str(REPLAY / "spy_daily.csv"), "--symbol", "TSLAA"]) == 2
+    assert "unknown symbol 'TSLAA' (nearest known: TSLA" in capsys.readouterr().err
     assert tracer_bullet.main([*args, "--bars", str(REPLAY / "spy_daily.csv"), "--from", "2018-04-01", "--to", "2018-03-01"]) == 2
     assert "--to must be after --from" in capsys.readouterr().err
     with pytest.raises(SystemExit):

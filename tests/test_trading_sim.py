@@ -164,3 +164,46 @@ def test_a_client_order_id_is_taken_once(world) -> None:
     with pytest.raises(DuplicateClientOrderId):
         sim.submit(OrderRequest("c1", "ETH", "buy", 1.0))
     assert sim.positions()[0].quantity == 1.0
+
+
+# --- a stock fills in its sessions ---------------------------------------------------------------------
+
+STOCK_BARS = Path(__file__).resolve().parent / "data" / "bars" / "MSTR_1d.csv"  # daily, 2025-11-03 → 2025-12-15
+
+
+def _stock_broker(db_url: str, tmp_path: Path, market_time) -> tuple[Clock, SimBroker]:
+    (tmp_path / "stock").mkdir()
+    (tmp_path / "stock" / "MSTR_1d.csv").write_bytes(STOCK_BARS.read_bytes())
+    clock = Clock(WALL)
+    sim = SimBroker(open_store(db_url), EmbeddedMarketData(tmp_path / "stock"), clock, 100_000.0, slippage_bps=0, fee_bps=0)
+    sim.observe_data(market_time, WALL)
+    return clock, sim
+
+
+def _open_of(day) -> float:
+    series = EmbeddedMarketData(STOCK_BARS.parent).bars_between("MSTR", day, day + timedelta(days=1))
+    return series.bars[0].open
+
+
+def test_a_stock_order_placed_on_a_saturday_fills_at_mondays_open(db_url: str, tmp_path: Path) -> None:
+    saturday = utc(2025, 11, 8, 15)
+    _, sim = _stock_broker(db_url, tmp_path, saturday)
+    order = sim.submit(OrderRequest("s1", "MSTR", "buy", 10.0))
+    # Monday 2025-11-10 09:30 New York is 14:30 UTC: the session's open, at that daily bar's open price.
+    assert order.status == "filled" and order.filled_at == utc(2025, 11, 10, 14, 30)
+    assert order.filled_avg_price == pytest.approx(_open_of(utc(2025, 11, 10)))
+
+
+def test_a_stock_order_placed_before_the_bell_fills_at_that_days_open(db_url: str, tmp_path: Path) -> None:
+    _, sim = _stock_broker(db_url, tmp_path, utc(2025, 11, 12, 11))  # Wednesday 06:00 New York
+    order = sim.submit(OrderRequest("s2", "MSTR", "buy", 1.0))
+    assert order.filled_at == utc(2025, 11, 12, 14, 30)
+    assert order.filled_avg_price == pytest.approx(_open_of(utc(2025, 11, 12)))
+
+
+def test_a_stock_order_in_session_fills_at_the_next_sessions_open_never_on_a_holiday(db_url: str, tmp_path: Path) -> None:
+    # Wednesday before Thanksgiving, in session: the next bar is Friday's (Thursday is a holiday), a short session.
+    _, sim = _stock_broker(db_url, tmp_path, utc(2025, 11, 26, 16))
+    order = sim.submit(OrderRequest("s3", "MSTR", "buy", 1.0))
+    assert order.filled_at == utc(2025, 11, 28, 14, 30)
+    assert order.filled_avg_price == pytest.approx(_open_of(utc(2025, 11, 28)))

@@ -88,8 +88,8 @@ class AlpacaBroker:
         return None
 
     def supports_brackets(self, symbol: str, quantity: float) -> bool:
-        # Alpaca takes bracket orders for whole-share equity orders only, never for crypto.
-        return asset_class(symbol) == "us_equity" and float(quantity).is_integer()
+        # Alpaca takes bracket orders for whole-share stock and fund orders only, never for crypto.
+        return asset_class(symbol) != "crypto" and float(quantity).is_integer()
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
         crypto = asset_class(request.symbol) == "crypto"

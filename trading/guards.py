@@ -222,7 +222,7 @@ def min_probability(i: OrderIntent, _: GuardContext, lim: GuardLimits) -> Breach
 def market_open(i: OrderIntent, c: GuardContext, _: GuardLimits) -> Breach | None:
     if market_hours.asset_class(i.symbol) == "crypto":
         return None
-    if not market_hours.calendar_known(c.market_now):
+    if not market_hours.calendar_known(c.market_now, i.symbol):
         return Breach("market_hours", "GUARD_MARKET_CLOSED", f"The market calendar is not known for {c.market_now:%Y-%m-%d}.")
     if not market_hours.is_open(i.symbol, c.market_now):
         return Breach("market_hours", "GUARD_MARKET_CLOSED",

@@ -61,7 +61,7 @@ def propose(
     settings: Settings,
     signals: Sequence[Signal],
     rows: Mapping[str, SignalRow],
-    interval: timedelta,
+    interval: timedelta | Mapping[str, timedelta],  # bar interval, for all or per symbol
     now: datetime,
 ) -> ProposalOutcome:
     state = read_state(session).state
@@ -78,7 +78,8 @@ def propose(
     if waiting is not None:
         # Each cycle re-reads the same story: one open question per trade idea, not one per cycle.
         return ProposalOutcome(OutcomeCode.STILL_WAITING, waiting.id, signal.symbol, side)
-    size = suggest_size(signal, settings.sim_equity, settings.risk_per_trade, signal.horizon / interval)
+    rhythm = interval if isinstance(interval, timedelta) else interval[signal.symbol]
+    size = suggest_size(signal, settings.sim_equity, settings.risk_per_trade, signal.horizon / rhythm)
     if size.quantity <= 0:
         return ProposalOutcome(OutcomeCode.TOO_WEAK, symbol=signal.symbol, side=side)
     assert signal.probability is not None

@@ -14,20 +14,26 @@ A limit order fills at that open when the open is at or better than its limit, e
 later bar that has closed by the market clock and traded through the limit, at the limit.
 Bracket legs (take-profit limit, stop-loss stop) wake when the entry fills and are checked on each
 bar from the fill bar on, once it has closed; when one bar touches both, the stop is assumed first.
+
+Sessions. A stock or fund (its catalogue calendar, e.g. XNYS) fills only in its exchange's sessions:
+an order placed while the market is shut waits for the next open and fills at the first bar from
+then on; a daily bar, dated 00:00 UTC of its session, counts from that session's open, and fills in
+it are dated at the open. Crypto trades around the clock.
 """
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intelligence.types import Bar, BarSource
+from intelligence.types import ROUND_THE_CLOCK, Bar, BarSource
 from providers.bars import BarsError
 from storage.db import Sessions
 from storage.trading_models import SimAccountRow, SimOrderRow, SimPositionRow
+from trading import market_hours
 from trading.accounting import Book, apply_fill
 from trading.rows import insert_missing
 from trading.broker import (
@@ -35,6 +41,7 @@ from trading.broker import (
 )
 
 ACCOUNT_ID = 1
+DAY = timedelta(days=1)
 SEARCH_AHEAD = timedelta(days=7)  # how far past submission to look for the next bar
 
 
@@ -216,11 +223,20 @@ class SimBroker:
                     progress = self._try_fill(session, account, row, now_market) or progress
 
     def _try_fill(self, session: Session, account: SimAccountRow, row: SimOrderRow, now_market: datetime) -> bool:
+        calendar = market_hours.calendar_of(row.symbol)
+        submitted = row.submitted_market_time
+        # A stock trades in its sessions: an order placed while the market is shut waits for the next open.
+        ready = submitted if market_hours.calendar_open(calendar, submitted) else market_hours.next_open(calendar, submitted)
+        if ready is None:  # past the calendar's years: nothing can be said about a session
+            return False
+        # Daily bars are dated by their session at 00:00 UTC, before that day's open: look from that midnight.
+        since = submitted if calendar == ROUND_THE_CLOCK else datetime.combine(ready.date(), time(0), timezone.utc)
         try:
-            series = self._bars.bars_between(row.symbol, row.submitted_market_time, row.submitted_market_time + SEARCH_AHEAD)
+            series = self._bars.bars_between(row.symbol, since, ready + SEARCH_AHEAD)
         except BarsError:
             return False
-        for index, bar in enumerate(series.bars):
+        opened = [(bar, _opening(bar, series.interval, calendar)) for bar in series.bars]
+        for index, (bar, opens_at) in enumerate(o for o in opened if o[1] >= ready):
             closed = bar.start + series.interval <= now_market
             if index > 0 and not closed:
                 return False
@@ -231,9 +247,9 @@ class SimBroker:
             stop_price = self._fill_price(stop, bar, first=False, closed=closed) if stop is not None else None
             if stop is not None and stop_price is not None:
                 # One bar through both exits: the stop is taken first (the order within a bar is unknown).
-                self._fill(session, account, stop, stop_price, bar.start)
+                self._fill(session, account, stop, stop_price, opens_at)
             else:
-                self._fill(session, account, row, price, bar.start)
+                self._fill(session, account, row, price, opens_at)
             return True
         return False
 
@@ -294,3 +310,12 @@ class SimBroker:
             filled_at=row.filled_market_time, role=role, legs=legs, reason=row.reject_reason,
             fees=row.filled_quantity * (row.filled_avg_price or 0.0) * self._fee,
         )
+
+
+def _opening(bar: Bar, interval: timedelta, calendar: str) -> datetime:
+    """When a bar's trading began: its start, except a stock's daily bar (dated 00:00 UTC of its session),
+    which began at that session's open."""
+    if calendar == ROUND_THE_CLOCK or interval < DAY:
+        return bar.start
+    session = market_hours.sessions(calendar).session_on(bar.start.date())
+    return session[0] if session is not None else bar.start
