@@ -28,6 +28,7 @@ class ChildRun:
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system time of the child (and the grandchildren it waited for)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -53,7 +54,7 @@ def run_child(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path 
     for suffix in (".out", ".err"):
         Path(f"{out_path}{suffix}").unlink(missing_ok=True)
     # Linux reports ru_maxrss in KiB.
-    return ChildRun(seconds, usage.ru_maxrss / 1024, process.returncode, stdout, stderr)
+    return ChildRun(seconds, usage.ru_maxrss / 1024, process.returncode, stdout, stderr, usage.ru_utime + usage.ru_stime)
 
 
 def checked(run: ChildRun, what: str) -> ChildRun:

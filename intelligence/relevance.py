@@ -67,17 +67,20 @@ class SemanticScorer(Protocol):
         ...
 
 
+_Node = dict[str, "_Node"]
+
+
 def _trie(terms: Iterable[str]) -> str:
     """One regex for many literal terms, factored by common prefixes: Python's engine tries every branch
     of a flat alternation at every position, so a trie is many times faster on thousands of terms."""
-    root: dict[str, dict] = {}
+    root: _Node = {}
     for term in set(terms):
         node = root
         for char in term:
             node = node.setdefault(char, {})
         node[""] = {}  # end of a term
 
-    def emit(node: dict[str, dict]) -> str:
+    def emit(node: _Node) -> str:
         ends = "" in node
         branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
         if not branches:
@@ -163,7 +166,9 @@ class _Index:
                 odd.add(term)
             else:
                 by_head.setdefault(head.group(), set()).add(term)
-        self._by_head = {h: tuple(sorted(ts, key=len, reverse=True)) for h, ts in by_head.items()}
+        # Per run: whether it is a term itself (the regex below already bounds it), and the longer terms
+        # that start with it ("dow jones" under "dow"), which need a look at the text.
+        self._by_head = {h: (h in ts, tuple(sorted(ts - {h}, key=len, reverse=True))) for h, ts in by_head.items()}
         # The runs that start a term, found by the regex engine (one trie of words): the Python loop
         # below then only sees the few runs that can start a term, not every word of the text.
         self._heads = re.compile(f"{_EDGE}(?:{_trie(by_head)})(?![A-Za-z0-9])") if by_head else None
@@ -176,10 +181,14 @@ class _Index:
         size = len(body)
         found = []
         for run in self._heads.finditer(body) if self._heads is not None else ():
-            start = run.start()
+            start, stop = run.span()
             if start >= 2 and body[start - 1] in ".," and body[start - 2].isdigit():
                 continue  # inside a number: the "3m" of "£10.3m" is no name
-            for term in self._by_head[run.group()]:
+            head = run.group()
+            whole, longer = self._by_head[head]
+            if whole:
+                found.append((start, stop, head))
+            for term in longer:
                 end = start + len(term)
                 if body.startswith(term, start) and (end == size or body[end] not in _ALNUM):
                     found.append((start, end, term))

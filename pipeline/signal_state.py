@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from intelligence.calibration import Calibrator, Resolved, fit_calibrator
@@ -24,6 +24,8 @@ from storage.models import SignalRow
 # Past calls read per cycle: enough for the calibrator's blend to be nearly all fit, bounded so a
 # long-lived store does not slow every cycle.
 MAX_CALLS = 2000
+# Symbols read in one statement (SQLite allows 500 parts to a compound SELECT).
+SYMBOLS_PER_READ = 200
 
 
 def load_cycle_state(session: Session, market: BarSource, symbols: Sequence[str], as_of: datetime,
@@ -39,16 +41,11 @@ def divergence_history(session: Session, symbols: Sequence[str], as_of: datetime
     history: dict[str, list[float]] = {}
     if length == 0:
         return {s: [] for s in symbols}
+    recent = _recent_signals(session, symbols, as_of, length * 4)
     for symbol in symbols:
-        # Three columns, not whole rows: evidence and features (most of a row's bytes) are not needed here.
-        rows = session.execute(
-            select(SignalRow.as_of, SignalRow.reason_codes, SignalRow.divergence)
-            .where(SignalRow.symbol == symbol, SignalRow.as_of < as_of)
-            .order_by(SignalRow.as_of.desc(), SignalRow.id.desc()).limit(length * 4)
-        )
         seen: set[datetime] = set()
         values: list[float] = []
-        for when, codes, divergence in rows:
+        for when, codes, divergence in recent.get(symbol, ()):
             # A snapshot run twice has one as-of: it is one observation, not two.
             if when in seen or (codes or ["NO_NEWS"])[0] == "NO_NEWS":
                 continue
@@ -58,6 +55,26 @@ def divergence_history(session: Session, symbols: Sequence[str], as_of: datetime
                 break
         history[symbol] = values[::-1]
     return history
+
+
+def _recent_signals(session: Session, symbols: Sequence[str], as_of: datetime,
+                    limit: int) -> dict[str, list[tuple[datetime, list[str] | None, float]]]:
+    """Each symbol's newest `limit` signals before as-of, newest first: one statement per SYMBOLS_PER_READ
+    symbols (each part reads the (symbol, as_of) index), not a round trip per symbol of a large universe."""
+    found: dict[str, list[tuple[int, datetime, list[str] | None, float]]] = defaultdict(list)
+    wanted = list(dict.fromkeys(symbols))
+    for first in range(0, len(wanted), SYMBOLS_PER_READ):
+        # Three columns, not whole rows: evidence and features (most of a row's bytes) are not needed here.
+        parts = [
+            select(SignalRow.symbol, SignalRow.id, SignalRow.as_of, SignalRow.reason_codes, SignalRow.divergence)
+            .where(SignalRow.symbol == symbol, SignalRow.as_of < as_of)
+            .order_by(SignalRow.as_of.desc(), SignalRow.id.desc()).limit(limit).subquery()
+            for symbol in wanted[first:first + SYMBOLS_PER_READ]
+        ]
+        for symbol, row_id, when, codes, divergence in session.execute(union_all(*(select(part) for part in parts))):
+            found[symbol].append((row_id, when, codes, divergence))
+    return {symbol: [(when, codes, divergence) for _, when, codes, divergence
+                     in sorted(rows, key=lambda r: (r[1], r[0]), reverse=True)] for symbol, rows in found.items()}
 
 
 def calibrator_at(session: Session, market: BarSource, as_of: datetime, min_outcomes: int) -> Calibrator:

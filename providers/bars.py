@@ -182,6 +182,7 @@ class EmbeddedMarketData:
     def __init__(self, directory: Path | None = None):
         self.directory = Path(directory) if directory is not None else Path(__file__).parent / "embedded" / "bars"
         self._cache: dict[str, _Loaded] = {}
+        self._files: dict[str, Path] | None = None
 
     def symbols(self) -> list[str]:
         if not self.directory.is_dir():
@@ -232,12 +233,21 @@ class EmbeddedMarketData:
 
     def _find(self, symbol: str) -> Path:
         names = [pattern.format(symbol) for pattern in FILE_PATTERNS]
-        # Case-insensitive, so `spy_daily.csv` serves SPY_DAILY as symbols() lists it.
-        present = {p.name.upper(): p for p in self.directory.iterdir() if p.is_file()} if self.directory.is_dir() else {}
-        for name in names:
-            if name.upper() in present:
-                return present[name.upper()]
+        # The directory is listed once, not once per symbol (hundreds of symbols are hundreds of listings);
+        # a symbol it lacks lists it again, so a file added since is found.
+        for fresh in (False, True):
+            present = self._listing(fresh)
+            for name in names:
+                if name.upper() in present:
+                    return present[name.upper()]
         raise BarsError(f"no bars for symbol {symbol!r} in {self.directory} (looked for {', '.join(names)})")
+
+    def _listing(self, fresh: bool) -> dict[str, Path]:
+        # Case-insensitive, so `spy_daily.csv` serves SPY_DAILY as symbols() lists it.
+        if fresh or self._files is None:
+            self._files = ({p.name.upper(): p for p in self.directory.iterdir() if p.is_file()}
+                           if self.directory.is_dir() else {})
+        return self._files
 
 
 def _require_utc(ts: datetime, what: str) -> None:

@@ -46,16 +46,21 @@ def read_entries(path: Path) -> list[Asset]:
     if not numbered:
         raise CatalogueError(f"{path}: line 1: empty file, expected a header row ({','.join(REQUIRED)}, ...)")
     reader = csv.reader(io.StringIO("".join(line for _, line in numbered)), strict=True)
+    rows: list[tuple[int, list[str]]] = []  # each record with the file line it starts on
+    consumed = 0
     try:
-        return _entries(path, reader, [n for n, _ in numbered])
+        for row in reader:
+            rows.append((numbered[consumed][0], row))
+            consumed = reader.line_num
     except csv.Error as exc:
-        line = numbered[min(reader.line_num, len(numbered)) - 1][0]
+        line = numbered[min(consumed, len(numbered) - 1)][0]
         raise CatalogueError(f"{path}: line {line}: not readable as CSV ({exc})") from None
+    return _entries(path, rows)
 
 
-def _entries(path: Path, reader: "csv._reader", lines: list[int]) -> list[Asset]:
-    header = [cell.strip().lower() for cell in next(reader)]
-    where = f"{path}: line {lines[0]}"
+def _entries(path: Path, rows: list[tuple[int, list[str]]]) -> list[Asset]:
+    header = [cell.strip().lower() for cell in rows[0][1]]
+    where = f"{path}: line {rows[0][0]}"
     for column in header:
         if column not in COLUMNS:
             close = [c for c in COLUMNS if column and column in c] or difflib.get_close_matches(column, COLUMNS, n=1)
@@ -69,9 +74,7 @@ def _entries(path: Path, reader: "csv._reader", lines: list[int]) -> list[Asset]
         raise CatalogueError(f"{where}: missing column(s) {', '.join(missing)} (header is: {','.join(header)})")
     entries: list[Asset] = []
     first_line: dict[str, int] = {}
-    consumed = reader.line_num
-    for row in reader:
-        line, consumed = lines[consumed], reader.line_num
+    for line, row in rows[1:]:
         where = f"{path}: line {line}"
         if len(row) != len(header):
             raise CatalogueError(f"{where}: expected {len(header)} fields like the header, found {len(row)}")
