@@ -31,8 +31,13 @@ import sys
 import tempfile
 import time
 from email.utils import format_datetime
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
 from xml.sax.saxutils import escape
+
+if TYPE_CHECKING:
+    from intelligence.types import Headline
 
 from measure import ROOT, checked, clean_env, emit, load_average, median, run_child, self_peak_mb, use_product
 
@@ -47,7 +52,7 @@ SEED = 20261202
 NEW_SHARE = 0.05
 
 
-def real_headlines(count: int):
+def real_headlines(count: int) -> list[Headline]:
     """`count` distinct real 2018 texts, newest last; CNBC descriptions count as texts of their own."""
     from intelligence.types import Headline
     from providers.replay_news import read_news
@@ -75,7 +80,7 @@ def universe(size: int) -> list[str]:
 # --- relevance, in this process ----------------------------------------------------------------------
 
 
-def _timed(work) -> tuple[float, float, object]:
+def _timed(work: Callable[[], object]) -> tuple[float, float, object]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = work()
     return time.perf_counter() - wall, time.process_time() - cpu, result
@@ -96,10 +101,10 @@ def relevance_figures(repeat: int) -> dict[str, dict[str, float]]:
         runs = []
         found = 0
         for _ in range(repeat):
-            build = _timed(lambda: Matcher(assets))
+            build = _timed(partial(Matcher, assets))
             matcher: Matcher = build[2]  # type: ignore[assignment]
-            cold = _timed(lambda: matcher.mentions(headlines))
-            warm = _timed(lambda: matcher.mentions(headlines))
+            cold = _timed(partial(matcher.mentions, headlines))
+            warm = _timed(partial(matcher.mentions, headlines))
             runs.append((build, cold, warm))
             found = sum(len(v) for v in matcher.mentions(headlines).values())
         figures[str(size)] = {
@@ -114,10 +119,10 @@ def relevance_figures(repeat: int) -> dict[str, dict[str, float]]:
 # --- the cycle, in child processes --------------------------------------------------------------------
 
 
-def write_feeds(directory: Path, headlines, tag: str = "") -> None:
+def write_feeds(directory: Path, headlines: Sequence[Headline], tag: str = "") -> None:
     """The headlines as RSS 2.0 files, one per source (the embedded feed reader's format)."""
     directory.mkdir(parents=True, exist_ok=True)
-    by_source: dict[str, list] = {}
+    by_source: dict[str, list[Headline]] = {}
     for h in headlines:
         by_source.setdefault(h.source, []).append(h)
     for source, items in by_source.items():
@@ -151,7 +156,7 @@ def write_bars(directory: Path, symbols: list[str]) -> None:
 
 def cycle_worker(work: Path, size: int) -> dict[str, float]:
     """As serve: load once, a first cycle, then warm cycles with 5% new headlines."""
-    from cli.support import utcnow
+    from service.composition import utcnow
     from config import load_settings
     from pipeline.cycle import run_once
     from pipeline.data_sources import build_data_sources
@@ -166,8 +171,7 @@ def cycle_worker(work: Path, size: int) -> dict[str, float]:
 
     def cycle() -> tuple[float, float, int, int]:
         began, cpu = time.perf_counter(), time.process_time()
-        report = run_once(settings, sessions, loaded.backend, loaded.problems, sources.market,  # type: ignore[arg-type]
-                          utcnow(), sources)
+        report = run_once(settings, sessions, loaded.backend, loaded.problems, sources.market, utcnow(), sources)
         return time.perf_counter() - began, time.process_time() - cpu, len(report.signals), report.digest.headline_count
 
     first, _, signals, read = cycle()

@@ -51,7 +51,8 @@ NOTES = {
     "anthropic_base_url": "Anthropic API override (unset: Anthropic's); tests point it at a loopback fake.",
     "sentiment_backend": "auto: FinBERT when its weights load, else the embedded model.",
     "finbert_model": "Hugging Face model id (or local path) of the FinBERT weights.",
-    "universe": "Comma-separated symbols to follow; default: the nine of the embedded snapshot.",
+    "universe": "Comma-separated catalogue symbols: the starting watchlist (/watch, /unwatch change it); default: "
+                "the embedded snapshot's nine coins and two stocks.",
     "feeds": "JSON object of feed name to RSS/Atom URL, read over HTTP when TB_NEWS_SOURCES has rss.",
     "feeds_dir": "Directory of RSS/Atom files to read instead of the embedded snapshot.",
     "bars_dir": "Directory of OHLCV CSV files (SYMBOLUSDT_1h.csv) instead of the embedded bars.",
