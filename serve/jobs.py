@@ -140,7 +140,9 @@ async def _cycle(c: ServeContext) -> None:
     from pipeline.universe import watchlist
 
     now = c.clock()
-    symbols = open_universe(watchlist(c.settings, c.sessions), now)  # the stored watchlist (/watch, /unwatch)
+    # The stored watchlist (/watch, /unwatch); off the event loop: the first look at a stock's market builds
+    # its exchange calendar (about a second) and the store is read.
+    symbols = await asyncio.to_thread(lambda: open_universe(watchlist(c.settings, c.sessions), now))
     if not symbols:
         log.info("cycle skipped: no market of the universe is open at %s", now.isoformat())
         return
