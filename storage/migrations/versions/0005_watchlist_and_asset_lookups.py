@@ -4,8 +4,8 @@
 remembers US symbols the catalogue lacked as Alpaca described them; `headlines.symbols` keeps the
 publisher's symbol tags (Alpaca news) so a story recalled from the store still counts for its assets.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02
 """
 from typing import Sequence, Union
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0004'
-down_revision: Union[str, Sequence[str], None] = '0003'
+revision: str = '0005'
+down_revision: Union[str, Sequence[str], None] = '0004'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
