@@ -80,6 +80,8 @@ def _store_errors(shown_url: str) -> Callable[[ExceptionContext], None]:
     constraint, a bug) pass through untouched, since code above handles or reports those itself."""
 
     def translate(context: ExceptionContext) -> None:
+        if getattr(context, "is_pre_ping", False):
+            return  # a dead pooled connection found by the ping: SQLAlchemy discards it and connects anew
         original = context.original_exception
         text = str(original).lower()
         if any(words in text for words in _BUSY):
