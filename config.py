@@ -307,6 +307,48 @@ class Settings(BaseSettings):
     sim_equity: float = Field(default=100_000.0, gt=0)
     risk_per_trade: float = Field(default=0.01, gt=0, le=0.1)
 
+    # --- prediction markets (providers/polymarket.py, pipeline/markets.py; README "Prediction markets") ---
+    # on|off. Read only: the crowd's odds on the universe's prices beside the engine's calls; this product never
+    # trades on Polymarket. Off by default: its data is live only (no snapshot of it ships), so it needs the network.
+    polymarket: bool = False
+    # Root of Polymarket's public Gamma API (no key); tests point it at a loopback fake.
+    polymarket_base_url: str = "https://gamma-api.polymarket.com"
+    # Gamma tag slugs whose open events are read each cycle, comma-separated (e.g. crypto,stocks).
+    polymarket_tags: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["crypto"])
+    # A market with less resting liquidity (USD) than this says little: it is left out, and counted.
+    polymarket_min_liquidity: float = Field(default=1000.0, ge=0)
+    # Likewise a market with less traded volume (USD) than this.
+    polymarket_min_volume: float = Field(default=10000.0, ge=0)
+
+    @field_validator("polymarket", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+            raise ValueError("expected on or off")
+        return value
+
+    @field_validator("polymarket_base_url")
+    @classmethod
+    def _gamma_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an http(s) URL, e.g. https://gamma-api.polymarket.com")
+        return value.strip().rstrip("/")
+
+    @field_validator("polymarket_tags", mode="before")
+    @classmethod
+    def _tag_list(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("polymarket_tags")
+    @classmethod
+    def _tags_given(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one Gamma tag slug, e.g. crypto")
+        return [tag.lower() for tag in value]
+
     # --- evaluation (eval/): where runs are written and when the weekly summary goes out ---
     eval_runs_dir: Path = Path("eval_runs")
     # Monday morning: the past week's horizons have closed and the new week has not started trading.

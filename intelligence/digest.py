@@ -8,6 +8,7 @@ from typing import Any, Mapping, Protocol, Sequence, TypeVar
 
 from intelligence.evidence import evidence_line
 from intelligence.features import signal_features
+from intelligence.prediction_markets import PredictionMarketsSection
 from intelligence.signal import Signal
 from intelligence.types import Direction
 
@@ -52,6 +53,8 @@ class Digest:
     items: tuple[DigestItem, ...]
     problems: tuple[str, ...]
     as_of_basis: str = ""  # how as-of was chosen: "now" live, the newest headline for a snapshot
+    # The read-only Polymarket section after the ranked assets (TB_POLYMARKET=on); None when it is off.
+    prediction_markets: PredictionMarketsSection | None = None
 
     @property
     def degraded(self) -> bool:

@@ -40,6 +40,7 @@ PER_ASSET = 3  # lines per asset in the digest; the rest are counted
 THIN_LIQUIDITY = "thin: liquidity below the minimum"
 THIN_VOLUME = "thin: volume below the minimum"
 BEYOND_LIMIT = "beyond the lines shown per asset"
+SAME_LINE = "the same line as one shown"
 STALE_CALL = "the engine's call and the market quote are from different times"
 _YES = ("yes", "up")
 _NO = ("no", "down")
@@ -178,7 +179,7 @@ def compare(question: MarketQuestion, end: datetime, signal: Signal | None, seen
 
 def _when(end: datetime, seen_at: datetime) -> str:
     left = end - seen_at
-    if left <= timedelta(hours=6):
+    if left <= timedelta(hours=12):
         return "within hours"
     if left <= timedelta(hours=36):
         return "within a day"
@@ -302,14 +303,30 @@ def read_markets(quotes: Sequence[MarketQuote], assets: Sequence[Asset], signals
     order = {a.symbol: i for i, a in enumerate(assets)}
     shown: list[MarketReading] = []
     by_asset: Counter[str] = Counter()
-    for reading in sorted(readings, key=lambda r: (order[r.symbol], not r.comparison.comparable, r.quote.end,
-                                                    -r.quote.volume, r.quote.market_id)):
+    for reading in sorted(readings, key=lambda r: (order[r.symbol], *_worth(r), r.quote.market_id)):
         if by_asset[reading.symbol] >= per_asset:
             left_out[BEYOND_LIMIT] += 1
+            continue
+        if any(r.line == reading.line for r in shown):  # the crowd saying the same twice is said once
+            left_out[SAME_LINE] += 1
             continue
         by_asset[reading.symbol] += 1
         shown.append(reading)
     return MarketsRead(tuple(readings), tuple(shown), left_out, tuple(sample))
+
+
+def _worth(reading: MarketReading) -> tuple[int, float, float]:
+    """Which of an asset's markets the digest shows first: those set beside the engine, then direction
+    questions over a day or more, then bands and touches, then short candles; nearest the price, most traded."""
+    question, price = reading.question, reading.reference_price
+    if reading.comparison.comparable:
+        rank = 0
+    elif question.kind is MarketKind.UP_DOWN:
+        rank = 1 if question.window is not None and question.window >= timedelta(days=1) else 3
+    else:
+        rank = 1 if question.kind in (MarketKind.ABOVE, MarketKind.BELOW) else 2
+    distance = abs(math.log(question.threshold / price)) if question.threshold and price else 0.0
+    return rank, distance, -reading.quote.volume
 
 
 def section(read: MarketsRead, seen: int, extra_counts: Mapping[str, int] | None = None,

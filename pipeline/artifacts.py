@@ -29,6 +29,8 @@ class RunRecord:
     bars_per_horizon: Mapping[str, float]  # by symbol: each asset has its own bar interval
     calibrator: Calibrator | None
     problems: Sequence[str]
+    # Each matched prediction market's implied probability beside the engine's (pipeline/markets.py); None: off.
+    prediction_markets: Mapping[str, Any] | None = None
 
 
 def artifact_path(directory: Path, run_id: int) -> Path:
@@ -69,6 +71,7 @@ def run_document(record: RunRecord) -> dict[str, Any]:
             }
             for s in record.signals
         ],
+        **({"prediction_markets": dict(record.prediction_markets)} if record.prediction_markets is not None else {}),
     }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.artifacts import RunRecord, artifact_path, write_run_artifact
 from pipeline.crosscheck import cross_check_polarity
+from pipeline.markets import fetch_markets, settle_markets
 from pipeline.news_input import read_news
 from pipeline.signal_state import load_cycle_state
 from pipeline.universe import current_universe
@@ -193,6 +194,7 @@ def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, pr
     # Should the process stop part-way, what is written is self-contained (headlines, the score cache,
     # Claude's verdicts) and the run stays "running" until serve marks it interrupted.
     key = model_key(backend)
+    markets = fetch_markets(settings, sessions, now)  # network: before any write transaction
     with sessions() as session:
         polarity = cached_scores(session, key, relevant)
         state = load_cycle_state(session, market, symbols, as_of, settings.divergence_history,
@@ -208,13 +210,16 @@ def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, pr
     problems.extend(checked.problems)
     outcome = run_cycle(as_of, assets, mentions, polarity, bars, intervals, params, state)
     problems.extend(outcome.problems)
+    with sessions.begin() as session:  # the markets read against the calls, and their snapshots stored
+        settled = settle_markets(markets, session, run_id, assets, outcome.signals, settings)
+    problems.extend(settled.problems)
     digest = build_digest(outcome.signals, as_of, backend.name, len(feeds.headlines), [str(p) for p in problems],
                           names=universe.names())
     evidence = {item.symbol: item.evidence for item in digest.items}
     per_horizon = {s.symbol: s.horizon / intervals[s.symbol] for s in outcome.signals}
     artifact_problem = _write_artifact(settings, RunRecord(
         run_id, as_of, backend.name, len(feeds.headlines), params, outcome.signals, evidence, per_horizon,
-        state.calibrator, [str(p) for p in problems]))
+        state.calibrator, [str(p) for p in problems], settled.artifact))
     if artifact_problem is not None:
         problems.append(artifact_problem)
         digest = replace(digest, problems=tuple(str(p) for p in problems))
@@ -228,5 +233,5 @@ def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, pr
         run.as_of, run.finished_at, run.headline_count = as_of, now, len(feeds.headlines)
         run.status = "degraded" if problems else "ok"
         run.problems = [str(p) for p in problems]
-    digest = replace(digest, as_of_basis=news.as_of_basis)
+    digest = replace(digest, as_of_basis=news.as_of_basis, prediction_markets=settled.section)
     return CycleReport(run_id, digest, outcome.signals, proposal)

@@ -17,6 +17,7 @@ import storage.trading_models  # noqa: F401,E402  (registers the orders, fills, 
 import storage.llm_models  # noqa: F401,E402  (registers the Claude polarity cross-check table)
 import storage.serve_models  # noqa: F401,E402  (registers the trader lease and the scheduler's jobs)
 import storage.universe_models  # noqa: F401,E402  (registers the watchlist and the broker's asset lookups)
+import storage.market_models  # noqa: F401,E402  (registers the prediction markets and their snapshots)
 from storage.migrate import prepare_schema  # noqa: E402
 from storage.errors import StoreBusy, StoreError, StoreUnavailable  # noqa: E402,F401
 

@@ -122,7 +122,8 @@ def test_reading_counts_what_it_leaves_out_and_keeps_a_few_lines_per_asset() -> 
         quote("Bitcoin Up or Down on December 12?", market_id="50", closed=True, yes=1.0),
     ]
     read = read_markets(quotes, ASSETS, {"BTC": signal()}, NOW, min_liquidity=1000, min_volume=10_000)
-    assert [r.quote.market_id for r in read.shown] == ["10", "90", "86"]  # comparable first, then soonest, most traded
+    # Comparable first, then nearest the price: the ladder's far rungs say the least.
+    assert [r.quote.market_id for r in read.shown] == ["10", "90", "92"]
     assert len(read.readings) == 6 and read.shown[0].comparison.comparable
     assert read.left_out == {THIN_VOLUME: 1, THIN_LIQUIDITY: 1, "names no asset of the universe": 1,
                              "not a price question": 1, "already closed": 1, BEYOND_LIMIT: 3}

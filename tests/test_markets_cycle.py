@@ -1,0 +1,148 @@
+"""The cycle with TB_POLYMARKET=on against the loopback Gamma fake: section data, artifact, store, outages."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from config import load_settings
+from pipeline.cycle import run_once
+from providers.bars import EmbeddedMarketData
+from providers.sentiment_models import load_backend
+from storage.db import open_store
+from storage.market_models import MarketSnapshotRow, PredictionMarketRow
+from storage.provider_models import BreakerRow
+from tests.conftest import utc
+from tests.fake_gamma import FakeGamma, crypto_week, gamma_event, gamma_market
+
+AS_OF = utc(2025, 12, 13, 10, 14)  # the embedded snapshot's newest headline
+NOW = utc(2025, 12, 13, 10, 30)  # a run as if live then: the quotes and the calls are of one moment
+EMBEDDED = EmbeddedMarketData()
+CLOSES = {s: EMBEDDED.bars_until(s, AS_OF).bars[-1].close for s in ("BTC", "ETH", "XRP")}
+
+
+@pytest.fixture(scope="module")
+def backend():
+    return load_backend("embedded", "unused").backend
+
+
+@pytest.fixture
+def gamma() -> Iterator[FakeGamma]:
+    nvda = utc(2025, 12, 13, 21)
+    events = crypto_week(NOW, CLOSES) + [gamma_event("950001", "NVIDIA (NVDA) closes above ___ today?", "nvda", nvda, [
+        gamma_market("950002", "Will NVIDIA (NVDA) close above $180 on December 13?", (0.6, 0.4), nvda)])]
+    server = FakeGamma(events=events).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def env(gamma: FakeGamma, database_url: str, tmp_path):
+    settings = load_settings(database_url=database_url, artifacts_dir=tmp_path / "artifacts", polymarket=True,
+                             polymarket_base_url=gamma.url, provider_read_timeout_seconds=0.5, breaker_failures=2)
+    return settings, open_store(database_url)
+
+
+def _run(env, backend, now=NOW):
+    settings, sessions = env
+    return run_once(settings, sessions, backend, (), EMBEDDED, now)
+
+
+def _artifact(env, report) -> dict:
+    settings, _ = env
+    return json.loads((settings.artifacts_dir / f"run-{report.run_id}.json").read_text())
+
+
+def test_the_section_is_in_the_digest_and_the_numbers_in_the_artifact(env, backend, gamma) -> None:
+    report = _run(env, backend)
+    section = report.digest.prediction_markets
+    assert section is not None and not report.digest.degraded and section.note is None
+    eth = {s.symbol: s for s in report.signals}["ETH"]
+    assert eth.direction.value == "BUY"  # the embedded snapshot's one call: the comparisons below rest on it
+    lines = [line for line in section.lines if line.symbol == "ETH"]
+    assert [line.comparable for line in lines] == [True, True, False]
+    assert lines[1].line == ("The crowd leans towards Ethereum ending above about today's price within a day, "
+                             "and our reading of the news is bullish.")
+    assert not any(ch.isdigit() for line in section.lines for ch in line.line)
+    assert section.count("seen") == 51 and section.count("comparable") == 2 and section.count("shown") == 9
+    assert section.count("names no asset of the universe") == 1  # NVIDIA is not in the universe
+    assert section.count("not a price question") == 1 and section.count("thin: liquidity below the minimum") == 1
+    assert section.count("malformed: outcomePrices is not JSON") == 1
+    assert section.count("malformed: an outcome price outside 0..1") == 1
+    markets = {m["question"]: m for m in _artifact(env, report)["prediction_markets"]["markets"]}
+    daily = markets["Ethereum Up or Down on December 14?"]
+    assert daily["comparable"] and daily["implied_probability"] == pytest.approx(0.47)
+    assert daily["engine_probability"] == pytest.approx(eth.probability) and daily["engine_direction"] == "BUY"
+    btc = markets["Bitcoin Up or Down on December 14?"]
+    assert not btc["comparable"] and btc["comparison"] == "the engine made no call (HOLD)"
+    assert btc["engine_probability"] is None
+    [call] = gamma.calls("/events")
+    assert call["tag_slug"] == ["crypto"] and call["end_date_min"] == ["2025-12-13T10:30:00Z"]
+
+
+def test_every_matched_market_is_stored_and_resolutions_follow(env, backend, gamma) -> None:
+    first = _run(env, backend)
+    _, sessions = env
+    with sessions() as session:
+        stored = session.scalar(select(func.count()).select_from(PredictionMarketRow))
+        snapshots = list(session.scalars(select(MarketSnapshotRow)))
+        eth_daily = session.scalars(select(PredictionMarketRow).where(
+            PredictionMarketRow.question == "Ethereum Up or Down on December 14?")).one()
+    matched = first.digest.prediction_markets.count("matched")
+    assert stored == matched == len(snapshots) == 48
+    assert (eth_daily.symbol, eth_daily.kind, eth_daily.outcome, eth_daily.end_at) == (
+        "ETH", "up_down", None, utc(2025, 12, 14, 17))
+    snap = next(s for s in snapshots if s.market_id == eth_daily.market_id)
+    assert snap.comparable and snap.implied_probability == pytest.approx(0.47) and snap.run_id == first.run_id
+    assert snap.signal_as_of == AS_OF and snap.horizon_hours == 24
+
+    # A day and a half later the market has closed Up: the next cycle asks for it by id and stores the outcome.
+    for event in gamma.events:
+        for market in event["markets"]:
+            if market["id"] == eth_daily.market_id:
+                market.update(closed=True, outcomePrices=json.dumps(["1", "0"]), umaResolutionStatus="resolved")
+    later = NOW + timedelta(days=1, hours=12)
+    second = _run(env, backend, now=later)
+    by_id = gamma.calls("/markets")
+    assert by_id and eth_daily.market_id in by_id[0]["id"]
+    with sessions() as session:
+        resolved = session.get_one(PredictionMarketRow, eth_daily.market_id)
+        assert resolved.outcome is True and resolved.resolved_at == later
+    assert _artifact(env, second)["prediction_markets"]["resolved_this_cycle"][eth_daily.market_id] == "yes"
+    # The quotes are of `later`, the calls still of the snapshot: no comparison, and the section says why.
+    assert second.digest.prediction_markets.count("comparable") == 0
+    assert "read live" in second.digest.prediction_markets.note
+
+
+@pytest.mark.parametrize("mode, problem", [
+    ("down", "Polymarket: HTTP 503 from {url}/events"),
+    ("garbage", "Polymarket: {url}/events answered with something that is not JSON"),
+    ("slow", "Polymarket: no answer from {url}/events in time (read timeout, 0.5 s)"),
+])
+def test_polymarket_down_degrades_the_run_and_the_digest_still_comes(env, backend, gamma, mode, problem) -> None:
+    gamma.mode, gamma.delay = mode, 2.0
+    report = _run(env, backend)
+    expected = problem.format(url=gamma.url)
+    assert report.digest.degraded and expected in report.digest.problems
+    assert len(report.signals) == 9 and report.digest.items  # the rest of the cycle is untouched
+    section = report.digest.prediction_markets
+    assert section is not None and not section.lines and section.note.startswith("Polymarket could not be read")
+    assert expected in _artifact(env, report)["problems"]
+    _run(env, backend, now=NOW + timedelta(minutes=1))  # the second failure in a row opens the breaker
+    _, sessions = env
+    with sessions() as session:
+        breaker = session.get_one(BreakerRow, "polymarket")
+        assert breaker.state == "open" and breaker.failures == 2
+    calls = len(gamma.requests)
+    third = _run(env, backend, now=NOW + timedelta(minutes=2))
+    assert len(gamma.requests) == calls  # a restart inside the cool-down leaves Polymarket alone
+    assert any(p.startswith("Polymarket: not fetched: circuit open") for p in third.digest.problems)
+
+
+def test_off_by_default_asks_nothing(env, backend, gamma, database_url) -> None:
+    settings = load_settings(database_url=database_url, polymarket_base_url=gamma.url)
+    report = run_once(settings, open_store(database_url), backend, (), EMBEDDED, NOW)
+    assert report.digest.prediction_markets is None and gamma.requests == []
