@@ -7,7 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from eval import bootstrap, plots
+from eval import bootstrap, markets, plots
+from eval.markets import comparison_document
 from eval.baselines import MIN_FIT
 from eval.bootstrap import Interval
 from eval.report import MIN_DAYS, MIN_RESOLVED, EvalReport, ScoreSet
@@ -28,6 +29,7 @@ DEFINITIONS = {
     "intervals": f"{bootstrap.LEVEL:.0%} percentile bootstrap over whole UTC days ({bootstrap.RESAMPLES} resamples); "
                  f"null when the signals span fewer than {MIN_DAYS} days",
     "too_few": f"fewer than {MIN_RESOLVED} resolved signals: the note says the numbers are provisional",
+    "prediction_markets": markets.DEFINITION,
 }
 
 
@@ -98,6 +100,7 @@ def metrics_document(report: EvalReport) -> dict[str, Any]:
         "baseline_fits": report.baseline_fits,
         "problems": report.problems,
         "trades": _trades(report),
+        "prediction_markets": comparison_document(report.markets),
         "definitions": DEFINITIONS,
     }
     return document

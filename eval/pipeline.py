@@ -1,13 +1,15 @@
 """From signals to a report: a replay's signals.csv against a bar file, or the store against its bars."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
 from sqlalchemy import select
 
-from eval.report import EvalReport, build_report, distinct
+from eval.markets import market_comparison
+from eval.report import EvalReport, build_report, distinct, known_moves
 from eval.resolve import Resolution, bar_source, resolve_all
 from intelligence.types import BarSource
 from eval.signals import load_store_signals, read_signals_csv
@@ -41,12 +43,16 @@ def evaluate_store(sessions: Sessions, bars: BarSource, now: datetime, source: s
 
 def store_report(sessions: Sessions, resolutions: Sequence[Resolution], duplicates: int, now: datetime,
                  source: str = "the store's signals") -> EvalReport:
-    """The report over resolved store signals, with the realised P&L of every approved trade that filled."""
+    """The report over resolved store signals, with the realised P&L of every approved trade that filled and
+    the crowd against the engine on resolved prediction markets."""
     with sessions() as session:
         trades = load_trades(session)
+        markets = market_comparison(session, known_moves(resolutions))
     if not trades.trades:
-        return build_report(resolutions, source, now, duplicates, trades_note="no approved trade has a fill yet")
-    return build_report(resolutions, source, now, duplicates, trades=trades)
+        report = build_report(resolutions, source, now, duplicates, trades_note="no approved trade has a fill yet")
+    else:
+        report = build_report(resolutions, source, now, duplicates, trades=trades)
+    return replace(report, markets=markets)
 
 
 def _record(sessions: Sessions, resolutions: Sequence[Resolution], now: datetime) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from eval.bootstrap import Interval
+from eval.markets import comparison_lines
 from eval.report import EvalReport, ScoreSet
 
 
@@ -42,6 +43,7 @@ def metrics_table(report: EvalReport) -> str:
             f"Hit rate {_cell(report.hit_rate, report.hit_rate_interval, '.0%')} over {report.days} "
             f"day{'s' if report.days != 1 else ''}; intervals resample whole days.",
         ]
+    lines += [f"Prediction markets: {line}" for line in comparison_lines(report.markets)]
     lines += [f"Problem: {p}" for p in report.problems]
     return "\n".join(lines)
 

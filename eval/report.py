@@ -11,6 +11,7 @@ from eval import metrics
 from eval.baselines import NAMES, KnownMove, Target, direction_probability, walk_forward
 from eval.bootstrap import ClusterResampler, Interval, mean_interval, skill_interval
 from eval.cohorts import CohortRow, cohorts
+from eval.markets import MarketComparison
 from eval.metrics import CalibrationBin
 from eval.resolve import Resolution
 from eval.signals import EvalSignal
@@ -72,6 +73,8 @@ class EvalReport:
     trades: TradeSummary | None = None
     trades_note: str | None = None
     resolutions: list[Resolution] = field(default_factory=list)
+    # The crowd, the engine and the base rate on resolved prediction markets (eval/markets.py); None: none seen.
+    markets: MarketComparison | None = None
 
 
 def distinct(signals: Sequence[EvalSignal]) -> tuple[list[EvalSignal], int]:
@@ -133,7 +136,7 @@ def _equity(resolved: Sequence[Resolution]) -> list[EquityPoint]:
     return points
 
 
-def _history(resolutions: Sequence[Resolution]) -> list[KnownMove]:
+def known_moves(resolutions: Sequence[Resolution]) -> list[KnownMove]:
     """Every market move the signals saw, holds included: the baselines may learn from all of them."""
     return [
         KnownMove(r.market.exit_time, r.market.hit, r.signal.price_score, r.signal.narrative_score)
@@ -146,7 +149,7 @@ def build_report(resolutions: Sequence[Resolution], source: str, generated_at: d
                  resolved_after: datetime | None = None) -> EvalReport:
     """Scores the resolved signals (only those resolved after `resolved_after`, when given: a week's
     report); the baselines still learn from every move known before each scored signal."""
-    history = _history(resolutions)
+    history = known_moves(resolutions)
     if resolved_after is not None:
         resolutions = [r for r in resolutions if r.outcome is not None and r.outcome.exit_time > resolved_after]
     statuses = [r.status for r in resolutions]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from eval.artifacts import run_directory, write_artifacts
+from eval.markets import comparison_lines
 from eval.pipeline import resolve_store, store_report
 from eval.resolve import Resolution
 from eval.render import verdict
@@ -114,6 +115,9 @@ def compose(week: EvalReport, overall: EvalReport, now: datetime, artifacts: Pat
         SummarySection("Since the first signal", _overall_lines(overall)),
         SummarySection("Approved trades", _trades_lines(overall.trades)),
     )
+    markets = comparison_lines(overall.markets)
+    if markets:
+        sections += (SummarySection("Who forecasts better: the crowd, the engine, the base rate", markets),)
     if artifacts is not None:
         sections += (SummarySection("Numbers and pictures", (f"Evaluation run {artifacts.name}",)),)
     caption = f"Said vs happened: {overall.counts.resolved} resolved signals"
