@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from intelligence.prediction_markets import (
-    STALE_CALL, MarketQuote, MarketsRead, PredictionMarketsSection, read_markets, resolution, section,
+    STALE_CALL, MarketLine, MarketQuote, MarketsRead, PredictionMarketsSection, read_markets, resolution, section,
 )
 from intelligence.signal import Signal
 from intelligence.types import Asset, Problem
 from storage.db import Sessions
-from storage.market_models import MarketSnapshotRow, PredictionMarketRow
+from storage.market_models import MarketRunRow, MarketSnapshotRow, PredictionMarketRow
 
 if TYPE_CHECKING:  # the client and httpx load only when TB_POLYMARKET is on
     import httpx
@@ -133,6 +133,7 @@ def settle_markets(fetched: MarketFetch | None, session: Session, run_id: int, a
             r.comparison.comparable for r in read.readings):
         note = LIVE_ONLY_NOTE
     digest_section = section(read, len(fetched.quotes), extra, note)
+    session.add(MarketRunRow(run_id=run_id, seen_at=fetched.seen_at, counts=dict(digest_section.counts), note=note))
     artifact = _artifact(read, digest_section, fetched, resolved)
     return MarketsOutcome(digest_section, artifact, tuple(fetched.problems))
 
@@ -147,14 +148,17 @@ def _store(session: Session, read: MarketsRead, run_id: int, seen_at: datetime) 
             row = PredictionMarketRow(market_id=r.quote.market_id, source=SOURCE, first_seen_at=seen_at)
             known[row.market_id] = row
             session.add(row)
-        row.question, row.slug, row.symbol, row.kind = r.quote.question, r.quote.slug[:255], r.symbol, r.question.kind.value
+        row.question, row.slug, row.symbol, row.asset_name = r.quote.question, r.quote.slug[:255], r.symbol, r.name[:128]
+        row.kind = r.question.kind.value
         row.threshold, row.upper, row.end_at, row.last_seen_at = r.question.threshold, r.question.upper, r.quote.end, seen_at
     session.flush()  # the markets before the snapshots that refer to them
+    rank = {r.quote.market_id: n for n, r in enumerate(read.shown, start=1)}
     session.add_all(MarketSnapshotRow(
         market_id=r.quote.market_id, run_id=run_id, seen_at=seen_at, implied_probability=r.implied,
         volume=r.quote.volume, liquidity=r.quote.liquidity, comparable=r.comparison.comparable,
         reason=r.comparison.reason, engine_probability=r.comparison.engine_yes,
-        signal_as_of=r.comparison.signal_as_of, horizon_hours=r.comparison.horizon_hours,
+        signal_as_of=r.comparison.signal_as_of, horizon_hours=r.comparison.horizon_hours, line=r.line,
+        digest_rank=rank.get(r.quote.market_id),
     ) for r in read.readings)
 
 
@@ -198,3 +202,18 @@ def _artifact(read: MarketsRead, digest_section: PredictionMarketsSection, fetch
             for r in read.readings
         ],
     }
+
+
+def stored_section(session: Session, run_id: int) -> PredictionMarketsSection | None:
+    """A cycle's section rebuilt from the store (for /digest and /markets after the fact); None: not read then."""
+    summary = session.get(MarketRunRow, run_id)
+    if summary is None:
+        return None
+    rows = session.execute(
+        select(MarketSnapshotRow, PredictionMarketRow)
+        .join(PredictionMarketRow, PredictionMarketRow.market_id == MarketSnapshotRow.market_id)
+        .where(MarketSnapshotRow.run_id == run_id, MarketSnapshotRow.digest_rank.is_not(None))
+        .order_by(MarketSnapshotRow.digest_rank)).all()
+    lines = tuple(MarketLine(market.symbol, market.asset_name, market.market_id, market.question, market.kind,
+                             market.end_at, snap.comparable, snap.line) for snap, market in rows)
+    return PredictionMarketsSection(lines, tuple(sorted(summary.counts.items())), note=summary.note)

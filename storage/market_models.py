@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, UTCDateTime
@@ -19,6 +21,7 @@ class PredictionMarketRow(Base):
     question: Mapped[str] = mapped_column(Text)
     slug: Mapped[str] = mapped_column(String(255), default="")
     symbol: Mapped[str] = mapped_column(String(16), index=True)
+    asset_name: Mapped[str] = mapped_column(String(128))  # as the lines name it
     kind: Mapped[str] = mapped_column(String(16))  # above | below | between | up_down | reach | dip
     threshold: Mapped[float | None] = mapped_column(Float)
     upper: Mapped[float | None] = mapped_column(Float)  # the top of a between band
@@ -48,3 +51,16 @@ class MarketSnapshotRow(Base):
     engine_probability: Mapped[float | None] = mapped_column(Float)  # the engine's P(Yes / Up), when comparable
     signal_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
     horizon_hours: Mapped[float | None] = mapped_column(Float)
+    line: Mapped[str] = mapped_column(Text)  # the number-free sentence of the digest
+    digest_rank: Mapped[int | None] = mapped_column(Integer)  # its place among the digest's lines; None: not shown
+
+
+class MarketRunRow(Base):
+    """One cycle's prediction-markets section beyond its lines: what was counted, and its note."""
+
+    __tablename__ = "prediction_market_runs"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)  # reason (or seen/matched/shown/comparable) -> count
+    note: Mapped[str | None] = mapped_column(Text)

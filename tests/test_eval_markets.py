@@ -70,7 +70,7 @@ def _seed_markets(sessions) -> None:
                                         ("c", None, utc(2025, 12, 20, 17)), ("d", True, utc(2025, 12, 7, 17))):
             session.add(PredictionMarketRow(
                 market_id=market_id, source="polymarket", question=f"Ethereum Up or Down ({market_id})?", slug="",
-                symbol="ETH", kind="up_down", end_at=end, first_seen_at=end - timedelta(days=1),
+                symbol="ETH", asset_name="Ethereum", kind="up_down", end_at=end, first_seen_at=end - timedelta(days=1),
                 last_seen_at=end - timedelta(hours=2), outcome=outcome,
                 resolved_at=None if outcome is None else end + timedelta(hours=1)))
         session.flush()
@@ -81,7 +81,8 @@ def _seed_markets(sessions) -> None:
             session.add(MarketSnapshotRow(
                 market_id=market_id, run_id=run_id, seen_at=seen, implied_probability=implied, volume=1e5,
                 liquidity=1e4, comparable=comparable, reason="test", engine_probability=engine,
-                signal_as_of=seen if comparable else None, horizon_hours=24.0 if comparable else None))
+                signal_as_of=seen if comparable else None, horizon_hours=24.0 if comparable else None,
+                line="The crowd leans towards Ethereum closing up within a day.", digest_rank=None))
 
 
 def test_pairs_come_from_the_store_once_per_resolved_comparable_market(database_url: str) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from config import load_settings
 from pipeline.cycle import run_once
+from pipeline.markets import stored_section
 from providers.bars import EmbeddedMarketData
 from providers.sentiment_models import load_backend
 from storage.db import open_store
@@ -98,6 +99,8 @@ def test_every_matched_market_is_stored_and_resolutions_follow(env, backend, gam
     snap = next(s for s in snapshots if s.market_id == eth_daily.market_id)
     assert snap.comparable and snap.implied_probability == pytest.approx(0.47) and snap.run_id == first.run_id
     assert snap.signal_as_of == AS_OF and snap.horizon_hours == 24
+    with sessions() as session:  # what /digest and /markets will show after the fact: the section as the cycle had it
+        assert stored_section(session, first.run_id) == first.digest.prediction_markets
 
     # A day and a half later the market has closed Up: the next cycle asks for it by id and stores the outcome.
     for event in gamma.events:

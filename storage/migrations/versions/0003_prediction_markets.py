@@ -2,7 +2,8 @@
 
 `prediction_markets` holds what a market asks (asset, kind, threshold, end) and, once it has
 resolved, its outcome; `prediction_market_snapshots` holds the implied probability, volume and
-liquidity at each cycle with the engine's comparable probability beside it (storage/market_models.py).
+liquidity at each cycle with the engine's comparable probability and the digest's line beside it;
+`prediction_market_runs` the section's counts and note per cycle (storage/market_models.py).
 
 Revision ID: 0003
 Revises: 0002
@@ -29,6 +30,7 @@ def upgrade() -> None:
         sa.Column('question', sa.Text(), nullable=False),
         sa.Column('slug', sa.String(length=255), nullable=False),
         sa.Column('symbol', sa.String(length=16), nullable=False),
+        sa.Column('asset_name', sa.String(length=128), nullable=False),
         sa.Column('kind', sa.String(length=16), nullable=False),
         sa.Column('threshold', sa.Float(), nullable=True),
         sa.Column('upper', sa.Float(), nullable=True),
@@ -54,6 +56,8 @@ def upgrade() -> None:
         sa.Column('engine_probability', sa.Float(), nullable=True),
         sa.Column('signal_as_of', sa.DateTime(timezone=True), nullable=True),
         sa.Column('horizon_hours', sa.Float(), nullable=True),
+        sa.Column('line', sa.Text(), nullable=False),
+        sa.Column('digest_rank', sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(['market_id'], ['prediction_markets.market_id']),
         sa.ForeignKeyConstraint(['run_id'], ['runs.id']),
         sa.PrimaryKeyConstraint('id'))
@@ -61,9 +65,18 @@ def upgrade() -> None:
                     unique=False)
     op.create_index('ix_prediction_market_snapshots_market_seen', 'prediction_market_snapshots',
                     ['market_id', 'seen_at'], unique=False)
+    op.create_table(
+        'prediction_market_runs',
+        sa.Column('run_id', sa.Integer(), nullable=False),
+        sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('counts', sa.JSON(), nullable=False),
+        sa.Column('note', sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(['run_id'], ['runs.id']),
+        sa.PrimaryKeyConstraint('run_id'))
 
 
 def downgrade() -> None:
+    op.drop_table('prediction_market_runs')
     op.drop_index('ix_prediction_market_snapshots_market_seen', table_name='prediction_market_snapshots')
     op.drop_index(op.f('ix_prediction_market_snapshots_run_id'), table_name='prediction_market_snapshots')
     op.drop_table('prediction_market_snapshots')
