@@ -143,3 +143,14 @@ def test_json_with_nothing_usable_is_a_failure_too(gamma: FakeGamma, body) -> No
         gamma.mode = "garbage"
     batch = client(gamma).markets(MarketQuery())
     assert batch.problems and batch.problems[0].where == "Polymarket" and not batch.quotes
+
+
+def test_markets_filters_by_tag_id_closed_and_end_dates(gamma: FakeGamma) -> None:
+    settled = gamma_market("555", "Bitcoin Up or Down on December 12?", (1.0, 0.0), utc(2025, 12, 12, 17),
+                           outcomes=("Up", "Down"), closed=True)
+    gamma.events.append(gamma_event("9", "Bitcoin Up or Down on December 12?", "btc-12", utc(2025, 12, 12, 17),
+                                    [settled], tags=("crypto-prices",)))
+    found = client(gamma).markets(MarketQuery(closed=True, tag_ids=(1312,), end_date_max=NOW))
+    assert [q.market_id for q in found.quotes] == ["555"] and found.quotes[0].closed
+    assert gamma.calls("/markets")[0]["tag_id"] == ["1312"] and gamma.calls("/markets")[0]["closed"] == ["true"]
+    assert not client(gamma).markets(MarketQuery(closed=True, tag_ids=(21,))).quotes
