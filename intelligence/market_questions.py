@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import timedelta
 from enum import Enum
 from typing import Sequence
@@ -124,12 +125,17 @@ def candle_window(when: str) -> timedelta | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def parse_question(text: str) -> MarketQuestion | NotRead:
-    """The price event a market's question asks about, or why it is not one read here."""
+    """The price event a market's question asks about, or why it is not one read here. Cached: a market is
+    asked about every cycle for as long as it runs, and its title does not change."""
     question = normalize_text(text.replace("’", "'"))
     if not question:
         return NotRead("empty question")
-    found = _UP_DOWN_RE.match(question)
+    lowered = question.lower()
+    if "up or down" not in lowered and "$" not in question:  # every shape read here has one or the other
+        return NotRead(NOT_PRICE)
+    found = _UP_DOWN_RE.match(question) if "up or down" in lowered else None
     if found:
         when = found.group("when").strip()
         return _checked(MarketQuestion(found.group("subject"), MarketKind.UP_DOWN, None, None, when, candle_window(when)))
@@ -184,19 +190,32 @@ def subject_names(subject: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def match_asset(subject: str, assets: Sequence[Asset]) -> Asset | NotRead:
-    """The one asset of `assets` the subject names (name and aliases case-insensitively, tickers and symbol
-    exactly); the whole subject must be a name, so "Bitcoin miners" names no asset."""
-    found: dict[str, Asset] = {}
-    for name in subject_names(subject):
-        lowered = name.lower()
-        for asset in assets:
-            spoken = {asset.name.lower(), *(a.lower() for a in asset.aliases)}
-            if lowered in spoken or name in asset.tickers or name == asset.symbol:
-                found[asset.symbol] = asset
-    if not found:
-        return NotRead(NO_ASSET)
-    if len(found) > 1:
-        return NotRead(SEVERAL_ASSETS)
-    return next(iter(found.values()))
+class AssetNames:
+    """The universe's names, aliases and tickers, indexed once for the many questions of a cycle."""
 
+    def __init__(self, assets: Sequence[Asset]) -> None:
+        self._assets = {asset.symbol: asset for asset in assets}
+        self._spoken: dict[str, set[str]] = {}  # name or alias in lower case -> symbols
+        self._written: dict[str, set[str]] = {}  # ticker or symbol as written -> symbols
+        for asset in assets:
+            for name in (asset.name, *asset.aliases):
+                self._spoken.setdefault(name.lower(), set()).add(asset.symbol)
+            for ticker in (*asset.tickers, asset.symbol):
+                self._written.setdefault(ticker, set()).add(asset.symbol)
+
+    def match(self, subject: str) -> Asset | NotRead:
+        """The one asset the subject names (name and aliases case-insensitively, tickers and symbol exactly);
+        the whole subject must be a name, so "Bitcoin miners" names no asset."""
+        symbols: set[str] = set()
+        for name in subject_names(subject):
+            symbols |= self._spoken.get(name.lower(), set()) | self._written.get(name, set())
+        if not symbols:
+            return NotRead(NO_ASSET)
+        if len(symbols) > 1:
+            return NotRead(SEVERAL_ASSETS)
+        return self._assets[symbols.pop()]
+
+
+def match_asset(subject: str, assets: Sequence[Asset]) -> Asset | NotRead:
+    """The one asset of `assets` the subject names; see AssetNames.match."""
+    return AssetNames(assets).match(subject)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Mapping, Sequence
 
-from intelligence.market_questions import MarketKind, MarketQuestion, NotRead, match_asset, parse_question
+from intelligence.market_questions import AssetNames, MarketKind, MarketQuestion, NotRead, parse_question
 from intelligence.signal import Signal
 from intelligence.types import Asset, Direction
 
@@ -273,6 +273,7 @@ def read_markets(quotes: Sequence[MarketQuote], assets: Sequence[Asset], signals
             sample.append((quote.question, reason))
 
     readings: list[MarketReading] = []
+    names = AssetNames(assets)
     for quote in quotes:
         if quote.closed:
             skip(quote, "already closed")
@@ -281,7 +282,7 @@ def read_markets(quotes: Sequence[MarketQuote], assets: Sequence[Asset], signals
         if isinstance(question, NotRead):
             skip(quote, question.reason)
             continue
-        asset = match_asset(question.subject, assets)
+        asset = names.match(question.subject)
         if isinstance(asset, NotRead):
             skip(quote, asset.reason)
             continue

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -139,27 +139,31 @@ def settle_markets(fetched: MarketFetch | None, session: Session, run_id: int, a
 
 
 def _store(session: Session, read: MarketsRead, run_id: int, seen_at: datetime) -> None:
+    """Markets upserted and one snapshot each, as multi-row statements: a cycle may see thousands of markets."""
+    if not read.readings:
+        return
     ids = [r.quote.market_id for r in read.readings]
-    known = {row.market_id: row for row in session.scalars(
-        select(PredictionMarketRow).where(PredictionMarketRow.market_id.in_(ids)))} if ids else {}
-    for r in read.readings:
-        row = known.get(r.quote.market_id)
-        if row is None:
-            row = PredictionMarketRow(market_id=r.quote.market_id, source=SOURCE, first_seen_at=seen_at)
-            known[row.market_id] = row
-            session.add(row)
-        row.question, row.slug, row.symbol, row.asset_name = r.quote.question, r.quote.slug[:255], r.symbol, r.name[:128]
-        row.kind = r.question.kind.value
-        row.threshold, row.upper, row.end_at, row.last_seen_at = r.question.threshold, r.question.upper, r.quote.end, seen_at
-    session.flush()  # the markets before the snapshots that refer to them
+    known = set(session.scalars(select(PredictionMarketRow.market_id).where(PredictionMarketRow.market_id.in_(ids))))
+    rows = [{"market_id": r.quote.market_id, "question": r.quote.question, "slug": r.quote.slug[:255],
+             "symbol": r.symbol, "asset_name": r.name[:128], "kind": r.question.kind.value,
+             "threshold": r.question.threshold, "upper": r.question.upper, "end_at": r.quote.end,
+             "last_seen_at": seen_at} for r in read.readings]
+    new = [{**row, "source": SOURCE, "first_seen_at": seen_at} for row in rows if row["market_id"] not in known]
+    # Core statements on the session's connection: plain executemany, no ORM bookkeeping per row.
+    connection = session.connection()
+    if new:
+        connection.execute(insert(PredictionMarketRow.__table__), new)
+    seen_before = [row for row in rows if row["market_id"] in known]
+    if seen_before:  # by primary key: what a market asks may be reworded, its end moved
+        session.execute(update(PredictionMarketRow), seen_before)
     rank = {r.quote.market_id: n for n, r in enumerate(read.shown, start=1)}
-    session.add_all(MarketSnapshotRow(
-        market_id=r.quote.market_id, run_id=run_id, seen_at=seen_at, implied_probability=r.implied,
-        volume=r.quote.volume, liquidity=r.quote.liquidity, comparable=r.comparison.comparable,
-        reason=r.comparison.reason, engine_probability=r.comparison.engine_yes,
-        signal_as_of=r.comparison.signal_as_of, horizon_hours=r.comparison.horizon_hours, line=r.line,
-        digest_rank=rank.get(r.quote.market_id),
-    ) for r in read.readings)
+    connection.execute(insert(MarketSnapshotRow.__table__), [
+        {"market_id": r.quote.market_id, "run_id": run_id, "seen_at": seen_at, "implied_probability": r.implied,
+         "volume": r.quote.volume, "liquidity": r.quote.liquidity, "comparable": r.comparison.comparable,
+         "reason": r.comparison.reason, "engine_probability": r.comparison.engine_yes,
+         "signal_as_of": r.comparison.signal_as_of, "horizon_hours": r.comparison.horizon_hours, "line": r.line,
+         "digest_rank": rank.get(r.quote.market_id)}
+        for r in read.readings])
 
 
 def _record_outcomes(session: Session, quotes: Sequence[MarketQuote], now: datetime) -> dict[str, bool]:
