@@ -152,12 +152,12 @@ def _store(session: Session, read: MarketsRead, run_id: int, seen_at: datetime) 
     # Core statements on the session's connection: plain executemany, no ORM bookkeeping per row.
     connection = session.connection()
     if new:
-        connection.execute(insert(PredictionMarketRow.__table__), new)
+        connection.execute(insert(PredictionMarketRow), new)
     seen_before = [row for row in rows if row["market_id"] in known]
     if seen_before:  # by primary key: what a market asks may be reworded, its end moved
         session.execute(update(PredictionMarketRow), seen_before)
     rank = {r.quote.market_id: n for n, r in enumerate(read.shown, start=1)}
-    connection.execute(insert(MarketSnapshotRow.__table__), [
+    connection.execute(insert(MarketSnapshotRow), [
         {"market_id": r.quote.market_id, "run_id": run_id, "seen_at": seen_at, "implied_probability": r.implied,
          "volume": r.quote.volume, "liquidity": r.quote.liquidity, "comparable": r.comparison.comparable,
          "reason": r.comparison.reason, "engine_probability": r.comparison.engine_yes,

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any, Iterator, Mapping, Sequence
 
 import httpx
@@ -212,7 +213,7 @@ class GammaClient:
         for offset in self._offsets():
             try:
                 # Reading the items inside the breaker: an answer with nothing usable is a failing provider.
-                quotes, skipped, size = self.breaker.call(lambda: self._read_page(path, query, offset, items))
+                quotes, skipped, size = self.breaker.call(partial(self._read_page, path, query, offset, items))
             except CircuitOpen as exc:
                 batch.problems.append(Problem(NAME, f"not fetched: {exc}"))
                 return batch
