@@ -41,6 +41,7 @@ THIN_LIQUIDITY = "thin: liquidity below the minimum"
 THIN_VOLUME = "thin: volume below the minimum"
 BEYOND_LIMIT = "beyond the lines shown per asset"
 SAME_LINE = "the same line as one shown"
+SHORT_CANDLE = "a candle much shorter than the engine's horizon"
 STALE_CALL = "the engine's call and the market quote are from different times"
 _YES = ("yes", "up")
 _NO = ("no", "down")
@@ -297,6 +298,11 @@ def read_markets(quotes: Sequence[MarketQuote], assets: Sequence[Asset], signals
             skip(quote, THIN_VOLUME)
             continue
         signal = signals.get(asset.symbol)
+        if (question.kind is MarketKind.UP_DOWN and question.window is not None and signal is not None
+                and question.window < MIN_WINDOW_SHARE * signal.horizon):
+            # Quarter-hour and hourly candles run by the hundred and say nothing about a day's move.
+            skip(quote, SHORT_CANDLE)
+            continue
         comparison = compare(question, quote.end, signal, seen_at)
         line = crowd_line(question, asset.name, implied, quote.end, seen_at, signal, comparison)
         readings.append(MarketReading(quote, question, asset.symbol, asset.name, implied, comparison, line,

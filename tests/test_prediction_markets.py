@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from intelligence.assets import CATALOGUE
 from intelligence.market_questions import MarketKind, MarketQuestion, NotRead, parse_question
 from intelligence.prediction_markets import (
-    BEYOND_LIMIT, STALE_CALL, THIN_LIQUIDITY, THIN_VOLUME, MarketQuote, compare, crowd_line, implied_yes,
+    BEYOND_LIMIT, SHORT_CANDLE, STALE_CALL, THIN_LIQUIDITY, THIN_VOLUME, MarketQuote, compare, crowd_line, implied_yes,
     read_markets, resolution, section,
 )
 from intelligence.signal import Signal
@@ -120,15 +120,16 @@ def test_reading_counts_what_it_leaves_out_and_keeps_a_few_lines_per_asset() -> 
         quote("Will the price of Solana be above $140 on December 14?", market_id="30"),
         quote("Will Bad Bunny be the top Spotify artist for 2025?", market_id="40"),
         quote("Bitcoin Up or Down on December 12?", market_id="50", closed=True, yes=1.0),
+        quote("Bitcoin Up or Down - December 13, 6:00AM-6:15AM ET", market_id="60"),
     ]
     read = read_markets(quotes, ASSETS, {"BTC": signal()}, NOW, min_liquidity=1000, min_volume=10_000)
     # Comparable first, then nearest the price: the ladder's far rungs say the least.
     assert [r.quote.market_id for r in read.shown] == ["10", "90", "92"]
     assert len(read.readings) == 6 and read.shown[0].comparison.comparable
     assert read.left_out == {THIN_VOLUME: 1, THIN_LIQUIDITY: 1, "names no asset of the universe": 1,
-                             "not a price question": 1, "already closed": 1, BEYOND_LIMIT: 3}
+                             "not a price question": 1, "already closed": 1, BEYOND_LIMIT: 3, SHORT_CANDLE: 1}
     digest = section(read, seen=len(quotes), extra_counts={"malformed: outcomePrices is not JSON": 2})
-    assert digest.count("seen") == 11 and digest.count("matched") == 6 and digest.count("shown") == 3
+    assert digest.count("seen") == 12 and digest.count("matched") == 6 and digest.count("shown") == 3
     assert digest.count("malformed: outcomePrices is not JSON") == 2 and digest.count("comparable") == 2
     assert [line.symbol for line in digest.lines] == ["BTC"] * 3
 
