@@ -38,6 +38,9 @@ SOURCE = "polymarket"
 LOOKAHEAD = timedelta(days=7)
 # Outcomes looked up per cycle: a backlog after an outage drains over a few cycles.
 MAX_RESOLUTIONS = 200
+# A market still unsettled this long after its end (voided, disputed) is no longer asked about, so it
+# cannot hold the look-ups of newer ones forever.
+RESOLUTION_WINDOW = timedelta(days=30)
 LIVE_ONLY_NOTE = ("The markets are read live; this run's calls are as of an earlier snapshot, so none is set "
                   "beside the crowd.")
 
@@ -109,7 +112,8 @@ def _unresolved(sessions: Sessions, now: datetime) -> list[str]:
     with sessions() as session:
         return list(session.scalars(
             select(PredictionMarketRow.market_id)
-            .where(PredictionMarketRow.outcome.is_(None), PredictionMarketRow.end_at <= now)
+            .where(PredictionMarketRow.outcome.is_(None), PredictionMarketRow.end_at <= now,
+                   PredictionMarketRow.end_at >= now - RESOLUTION_WINDOW)
             .order_by(PredictionMarketRow.end_at).limit(MAX_RESOLUTIONS)))
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from config import load_settings
 from pipeline.cycle import run_once
-from pipeline.markets import stored_section
+from pipeline.markets import _unresolved, stored_section
 from providers.bars import EmbeddedMarketData
 from providers.sentiment_models import load_backend
 from storage.db import open_store
@@ -151,3 +151,14 @@ def test_off_by_default_asks_nothing(env, backend, gamma, database_url) -> None:
     settings = load_settings(database_url=database_url, polymarket_base_url=gamma.url)
     report = run_once(settings, open_store(database_url), backend, (), EMBEDDED, NOW)
     assert report.digest.prediction_markets is None and gamma.requests == []
+
+
+def test_a_market_unsettled_long_after_its_end_is_no_longer_asked_about(env, backend) -> None:
+    _run(env, backend)
+    _, sessions = env
+    later = NOW + timedelta(days=60)
+    with sessions.begin() as session:
+        stale, recent = session.scalars(select(PredictionMarketRow).order_by(PredictionMarketRow.market_id).limit(2))
+        stale.end_at, recent.end_at = later - timedelta(days=31), later - timedelta(days=1)
+    waiting = _unresolved(sessions, later)
+    assert recent.market_id in waiting and stale.market_id not in waiting
