@@ -5,8 +5,8 @@ resolved, its outcome; `prediction_market_snapshots` holds the implied probabili
 liquidity at each cycle with the engine's comparable probability and the digest's line beside it;
 `prediction_market_runs` the section's counts and note per cycle (storage/market_models.py).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-22
 """
 from typing import Sequence, Union
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0005'
-down_revision: Union[str, Sequence[str], None] = '0004'
+revision: str = '0006'
+down_revision: Union[str, Sequence[str], None] = '0005'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
