@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intelligence.assets import CATALOGUE
+from providers.catalogue import load_catalogue
 from intelligence.market_questions import MarketKind, MarketQuestion, NotRead, parse_question
 from intelligence.prediction_markets import (
     BEYOND_LIMIT, SHORT_CANDLE, STALE_CALL, THIN_LIQUIDITY, THIN_VOLUME, MarketQuote, compare, crowd_line, implied_yes,
@@ -21,6 +21,8 @@ from tests.signal_fixtures import make_narrative, make_price
 
 NOW = utc(2025, 12, 13, 11, 0)
 DAY = timedelta(days=1)
+# The ten assets the parser was first written against (the whole catalogue knows hundreds more).
+CATALOGUE = {s: load_catalogue()[s] for s in ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "BNB", "SPY")}
 ASSETS = [CATALOGUE["BTC"], CATALOGUE["ETH"]]
 
 
