@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
 from serve.lease import TRADER, Lease, current_lease, new_holder_id
+from serve.systemd import Notifier
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -58,6 +59,7 @@ async def serve(settings: Settings, clock: Clock, ready: Callable[[str], None] =
     sessions = await asyncio.to_thread(open_store, settings.database_url)
     lease = Lease(sessions, TRADER, new_holder_id(), timedelta(seconds=settings.lease_seconds), clock)
     log.info("serve %s starting", lease.holder)
+    notifier = Notifier.from_environ()  # systemd's Type=notify; does nothing outside systemd
     said_standby = False
     while not stop.is_set():
         if not await asyncio.to_thread(lease.acquire):
@@ -69,10 +71,11 @@ async def serve(settings: Settings, clock: Clock, ready: Callable[[str], None] =
             if not said_standby:
                 log.warning("another serve holds the trader lease: %s; standing by to take over", who)
                 said_standby = True
+            notifier.standing_by(f"standing by: the trader lease is held by {who}", lease.ttl.total_seconds() / 3)
             await _sleep(stop, lease.ttl.total_seconds() / 3)
             continue
         said_standby = False
-        ended = await run_active(settings, sessions, lease, clock, stop, ready)
+        ended = await run_active(settings, sessions, lease, clock, stop, ready, notifier)
         if ended is Ended.ABANDONED:
             return ServeResult(ServeExit.OK, abandoned=True)
         if ended is Ended.LOST and settings.standby == "exit":
@@ -103,7 +106,7 @@ async def _heartbeat(lease: Lease, lost: asyncio.Event, stop: asyncio.Event) -> 
 
 
 async def run_active(settings: Settings, sessions: Sessions, lease: Lease, clock: Clock, stop: asyncio.Event,
-                     ready: Callable[[str], None]) -> Ended:
+                     ready: Callable[[str], None], notifier: Notifier = Notifier(None)) -> Ended:
     """Everything a lease holder does, until `stop` or the lease is lost; then a clean shutdown."""
     from serve import jobs
 
@@ -129,12 +132,21 @@ async def run_active(settings: Settings, sessions: Sessions, lease: Lease, clock
         await asyncio.to_thread(lease.release)
         raise
     ready(lease.holder)
+    notifier.ready(f"trading as {lease.holder}")
+    # Pings while the lease is ours; a lost lease (or a stuck loop) goes quiet and systemd restarts us.
+    watchdog = asyncio.create_task(notifier.keep_alive(
+        lambda: lease.held() and not lost.is_set(), stop,
+        lambda: log.warning("the trader lease was not renewed in time: no watchdog pings to systemd until it is")))
     waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(lost.wait())]
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    for waiter in waiters:
+    for waiter in (*waiters, watchdog):
         waiter.cancel()
     ended = Ended.LOST if lost.is_set() else Ended.STOPPED
     log.info("serve stopping (%s)", "lease lost" if lost.is_set() else "signal")
+    if ended is Ended.STOPPED:
+        notifier.stopping(f"stopping: finishing running jobs (up to {settings.shutdown_grace_seconds:g} s)")
+    else:
+        notifier.status("lost the trader lease: stopping trading, the scheduler and the bot")
     leftover = await _shut_down(context, scheduler, bot, bot_stop, heartbeat)
     if leftover:
         log.error("job(s) %s still running after %.0f s (TB_SHUTDOWN_GRACE_SECONDS); exiting without them: "
