@@ -45,13 +45,15 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.progress import terminal_progress
     from pipeline.replay import ReplayError, run_replay
 
     if args.start and args.end and args.end <= args.start:
         print("replay: --to must be after --from", file=sys.stderr)
         return 2
     try:
-        report = run_replay(settings, args.news, args.bars, args.symbol, args.start, args.end, args.out)
+        report = run_replay(settings, args.news, args.bars, args.symbol, args.start, args.end, args.out,
+                            terminal_progress())
     except ReplayError as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from typing import Mapping, Sequence
 from intelligence.calibration import Calibrator, Resolved, fit_calibrator
 from intelligence.cycle import CycleParams, CycleState, run_cycle
 from intelligence.outcomes import resolve_outcome
+from intelligence.progress import Tick
 from intelligence.relevance import Mention
 from intelligence.signal import Signal
 from intelligence.types import Asset, Bar, Polarity
@@ -61,7 +62,9 @@ def walk_forward(
     bars: Sequence[Bar],
     interval: timedelta,
     config: WalkConfig,
+    tick: Tick | None = None,
 ) -> WalkResult:
+    """`tick(1)` after each session visited: how far the walk got, for whoever shows progress."""
     params = config.params
     ordered = sorted(mentions, key=lambda m: (m.headline.published, m.headline.id))
     published = [m.headline.published for m in ordered]
@@ -99,6 +102,8 @@ def walk_forward(
             if signal.actionable:
                 pending.append(_Call(as_of, signal))
         result.calibrator = calibrator
+        if tick is not None:
+            tick(1)
     result.resolved = len(resolved)
     return result
 

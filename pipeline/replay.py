@@ -18,6 +18,7 @@ from config import Settings
 from intelligence.assets import Catalogue
 from intelligence.cycle import CycleParams
 from intelligence.evidence import evidence_line
+from intelligence.progress import SILENT, Progress
 from intelligence.relevance import relevant_headlines
 from intelligence.signal import Signal
 from intelligence.walk_forward import WalkConfig, WalkResult, walk_forward
@@ -26,6 +27,10 @@ from providers.replay_news import NewsError, NewsFile, read_news
 from providers.sentiment_models import SentimentLoadError, load_backend
 from storage.db import open_store
 
+# Headlines per step of the relevance and sentiment stages: small enough for a progress bar that
+# moves every second or so, large enough to keep the model's batches and the store's queries full.
+RELEVANCE_CHUNK = 2000
+SENTIMENT_CHUNK = 128
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 SIGNAL_COLUMNS = (
     "as_of", "symbol", "direction", "probability", "horizon_hours", "conviction", "narrative_score", "price_score",
@@ -80,13 +85,18 @@ class ReplaySummary:
 
 
 def run_replay(settings: Settings, news_paths: Sequence[Path], bars_path: Path, symbol: str | None,
-               start: datetime | None, end: datetime | None, out: Path) -> ReplaySummary:
+               start: datetime | None, end: datetime | None, out: Path, progress: Progress = SILENT) -> ReplaySummary:
+    """`progress` hears of each stage (news files, relevance, sentiment, walk forward) with its count."""
     clock: dict[str, float] = {}
     began = time.perf_counter()
     try:
         catalogue = catalogue_for(settings)
         symbol = resolve_symbol(symbol, Path(bars_path), catalogue)
-        news = [read_news(p) for p in news_paths]
+        news = []
+        with progress.stage("news files", len(news_paths), "file") as tick:
+            for path in news_paths:
+                news.append(read_news(path))
+                tick(1)
         series = read_bars(Path(bars_path), symbol)
     except (ValueError, NewsError, BarsError) as exc:
         raise ReplayError(str(exc)) from None
@@ -95,7 +105,12 @@ def run_replay(settings: Settings, news_paths: Sequence[Path], bars_path: Path, 
 
     mark = time.perf_counter()
     asset = catalogue[symbol]
-    mentions = relevant_headlines(asset, headlines)
+    mentions = []
+    with progress.stage("relevance", len(headlines), "headline") as tick:
+        for first in range(0, len(headlines), RELEVANCE_CHUNK):
+            chunk = headlines[first:first + RELEVANCE_CHUNK]
+            mentions.extend(relevant_headlines(asset, chunk))
+            tick(len(chunk))
     clock["relevance"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -104,8 +119,13 @@ def run_replay(settings: Settings, news_paths: Sequence[Path], bars_path: Path, 
     except SentimentLoadError as exc:
         raise ReplayError(f"sentiment model: {exc}") from None
     sessions = open_store(settings.database_url)
-    with sessions.begin() as session:
-        polarity = score_headlines(session, loaded.backend, [m.headline for m in mentions])
+    polarity = {}
+    relevant = [m.headline for m in mentions]
+    with sessions.begin() as session, progress.stage("sentiment", len(relevant), "headline") as tick:
+        for first in range(0, len(relevant), SENTIMENT_CHUNK):
+            chunk = relevant[first:first + SENTIMENT_CHUNK]
+            polarity.update(score_headlines(session, loaded.backend, chunk))
+            tick(len(chunk))
     clock["sentiment"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -118,7 +138,9 @@ def run_replay(settings: Settings, news_paths: Sequence[Path], bars_path: Path, 
         burst_window=max(timedelta(hours=settings.hype_window_hours), interval),
     )
     config = WalkConfig(params, settings.divergence_history, settings.calibration_min_outcomes, start, end)
-    result = walk_forward(asset, mentions, polarity, series.bars, interval, config)
+    visited = sum(1 for b in series.bars if not ((start and b.start < start) or (end and b.start >= end)))
+    with progress.stage("walk forward", visited, "session") as tick:
+        result = walk_forward(asset, mentions, polarity, series.bars, interval, config, tick)
     clock["walk_forward"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
