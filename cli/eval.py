@@ -22,8 +22,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from cli.progress import terminal_progress
     from service.composition import utcnow
     from eval.artifacts import run_directory, write_artifacts
+    from eval.equity import trading_costs
     from eval.pipeline import evaluate_csv, evaluate_store, store_bars
     from eval.render import metrics_table, verdict
     from eval.signals import SignalsError
@@ -35,18 +37,21 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     now = utcnow()
     bars_dir = args.bars if args.bars is not None else settings.bars_dir
+    progress, costs = terminal_progress(), trading_costs(settings)
     try:
         if args.signals is not None:
-            report = evaluate_csv(args.signals, bars_dir, now)
+            report = evaluate_csv(args.signals, bars_dir, now, costs, progress)
         else:
             report = evaluate_store(open_store(settings.database_url), store_bars(bars_dir), now,
-                                    source="the store's signals")
+                                    source="the store's signals", costs=costs, progress=progress)
     except (SignalsError, BarsError) as exc:
         print(f"eval: {exc}", file=sys.stderr)
         return 2
     out = args.out if args.out is not None else run_directory(settings.eval_runs_dir, now)
     try:
-        write_artifacts(report, out)
+        with progress.stage("pictures", 1, "run") as tick:
+            write_artifacts(report, out)
+            tick(1)
     except OSError as exc:
         print(f"eval: cannot write to {out}: {exc.strerror or exc}", file=sys.stderr)
         return 1

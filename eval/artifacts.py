@@ -9,6 +9,7 @@ from typing import Any
 
 from eval import bootstrap, markets, plots
 from eval.markets import comparison_document
+from eval.render import headline
 from eval.baselines import MIN_FIT
 from eval.bootstrap import Interval
 from eval.report import MIN_DAYS, MIN_RESOLVED, EvalReport, ScoreSet
@@ -30,6 +31,10 @@ DEFINITIONS = {
                  f"null when the signals span fewer than {MIN_DAYS} days",
     "too_few": f"fewer than {MIN_RESOLVED} resolved signals: the note says the numbers are provisional",
     "prediction_markets": markets.DEFINITION,
+    "equity": "simple return on capital of following every resolved signal: the capital split into as many equal "
+              "slices as signals were open at once, one slice per signal from its entry open to its exit close, "
+              "slippage against each fill and the fee on each leg, no reinvestment; long_only trades the same "
+              "windows long at the same costs",
 }
 
 
@@ -76,6 +81,16 @@ def _trades(report: EvalReport) -> dict[str, Any]:
     }
 
 
+def _equity(report: EvalReport) -> dict[str, Any]:
+    curve = report.equity
+    return {"return_after_costs": curve.final if curve.points else None,
+            "long_only_after_costs": curve.final_long_only if curve.points else None,
+            "trades": curve.trades, "capital_slices": curve.slices,
+            "fee_bps": curve.costs.fee_bps, "slippage_bps": curve.costs.slippage_bps,
+            "points": [{"time": p.time.isoformat(), "signals": p.signals, "long_only": p.long_only}
+                       for p in curve.points]}
+
+
 def metrics_document(report: EvalReport) -> dict[str, Any]:
     engine = _scores(report.engine) if report.engine else None
     c = report.counts
@@ -101,6 +116,7 @@ def metrics_document(report: EvalReport) -> dict[str, Any]:
         "problems": report.problems,
         "trades": _trades(report),
         "prediction_markets": comparison_document(report.markets),
+        "equity": _equity(report),
         "definitions": DEFINITIONS,
     }
     return document
@@ -144,7 +160,7 @@ def write_artifacts(report: EvalReport, directory: Path) -> Path:
                                             "status", "hit", "realized_return", "max_favorable", "max_adverse",
                                             "entry_time", "exit_time", "problem"], _outcome_rows(report))
     (directory / "reliability.png").write_bytes(reliability_image(report))
-    (directory / "equity.png").write_bytes(plots.equity_png(report.equity, _equity_subtitle(report)))
+    (directory / "equity.png").write_bytes(equity_image(report))
     return directory
 
 
@@ -154,6 +170,14 @@ def reliability_image(report: EvalReport) -> bytes:
                                  "too few to judge yet" if report.note and report.counts.resolved else "")
 
 
-def _equity_subtitle(report: EvalReport) -> str:
-    n = report.counts.resolved
-    return f"{n} signal{'s' if n != 1 else ''}, equal weight" if report.equity else ""
+def equity_image(report: EvalReport) -> bytes:
+    return plots.equity_png(report.equity, headline(report), equity_subtitle(report))
+
+
+def equity_subtitle(report: EvalReport) -> str:
+    curve = report.equity
+    if not curve.points:
+        return ""
+    cost = curve.costs.fee_bps + curve.costs.slippage_bps
+    return (f"{curve.trades} signal{'s' if curve.trades != 1 else ''}, 1/{curve.slices} of the capital each,\n"
+            f"{cost:g} bps fees and slippage a leg")

@@ -15,7 +15,8 @@ import matplotlib.ticker  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from eval.metrics import CalibrationBin  # noqa: E402
-from eval.report import EquityPoint  # noqa: E402
+from eval.equity import EquityCurve  # noqa: E402
+from eval.labels import Mark, place_labels  # noqa: E402
 
 SIZE = (7.0, 7.0)  # inches: square, so a phone shows it whole in portrait
 DPI = 150
@@ -40,8 +41,9 @@ def _empty(ax: plt.Axes, text: str) -> None:
     ax.set_yticks([])
 
 
-def reliability_png(bins: Sequence[CalibrationBin], count: int, ece: float | None, subtitle: str = "") -> bytes:
-    """Said vs happened per probability bin; dot area follows how many signals are behind it."""
+def reliability_figure(bins: Sequence[CalibrationBin], count: int, ece: float | None, subtitle: str = "") -> Figure:
+    """Said vs happened per probability bin; dot area follows how many signals are behind it, and each
+    dot's count sits beside it (right, else left, else above or below: never nearer another dot)."""
     with plt.rc_context(STYLE):
         figure, ax = plt.subplots(figsize=SIZE)
         filled = [b for b in bins if b.count and b.mean_probability is not None and b.hit_rate is not None]
@@ -51,16 +53,11 @@ def reliability_png(bins: Sequence[CalibrationBin], count: int, ece: float | Non
         else:
             ax.plot([0, 1], [0, 1], linestyle="--", color=NEUTRAL, linewidth=2, label="perfectly calibrated")
             largest = max(b.count for b in filled)
-            xs = [b.mean_probability for b in filled]
-            ys = [b.hit_rate for b in filled]
+            xs = [float(b.mean_probability) for b in filled]  # type: ignore[arg-type]
+            ys = [float(b.hit_rate) for b in filled]  # type: ignore[arg-type]
+            sizes = [120 + 700 * b.count / largest for b in filled]
             ax.plot(xs, ys, color=ENGINE, linewidth=2.5, zorder=2)
-            ax.scatter(xs, ys, s=[120 + 700 * b.count / largest for b in filled], color=ENGINE, zorder=3,
-                       label="signals")
-            for b in filled:  # neighbouring bins label above and below in turn, so labels never collide
-                above = round(b.low * len(bins)) % 2 == 0
-                ax.annotate(f"n={b.count}", (b.mean_probability, b.hit_rate), textcoords="offset points",
-                            xytext=(0, 22 if above else -24), ha="center", va="bottom" if above else "top",
-                            fontsize=14)
+            ax.scatter(xs, ys, s=sizes, color=ENGINE, zorder=3, label="signals")
             ax.set_xlim(-0.02, 1.02)
             ax.set_ylim(-0.04, 1.08)
             ax.set_xlabel("Said: chance right")
@@ -69,13 +66,22 @@ def reliability_png(bins: Sequence[CalibrationBin], count: int, ece: float | Non
             ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
             ax.legend(loc="upper left", frameon=False)
             ax.grid(alpha=0.25)
+            marks = [Mark(x, y, (size ** 0.5) / 2) for x, y, size in zip(xs, ys, sizes)]  # size: area in points²
+            place_labels(figure, ax, marks, [f"n={b.count}" for b in filled], fontsize=14, zorder=4)
         detail = f"{count} resolved" + (f" · calibration error {ece:.0%}" if ece is not None else "")
         ax.set_title(f"{title}\n{detail}" + (f"\n{subtitle}" if subtitle else ""), loc="left")
-        return _png(figure)
+    return figure
 
 
-def equity_png(points: Sequence[EquityPoint], subtitle: str = "") -> bytes:
-    """Cumulative return of following every signal, beside always-long on the same windows."""
+def reliability_png(bins: Sequence[CalibrationBin], count: int, ece: float | None, subtitle: str = "") -> bytes:
+    with plt.rc_context(STYLE):  # the saved text keeps the style's sizes
+        return _png(reliability_figure(bins, count, ece, subtitle))
+
+
+def equity_figure(curve: EquityCurve, headline: str, subtitle: str = "") -> Figure:
+    """Cumulative simple return after costs of following every signal, beside always-long on the same
+    windows; the headline is the evaluation's verdict, so the picture never claims more than the text."""
+    points = curve.points
     with plt.rc_context(STYLE):
         figure, ax = plt.subplots(figsize=SIZE)
         if not points:
@@ -83,12 +89,13 @@ def equity_png(points: Sequence[EquityPoint], subtitle: str = "") -> bytes:
         else:
             times = [p.time for p in points]
             marker = "o" if len(points) <= 40 else None  # few points: show each exit, many: just the line
-            ax.plot(times, [100 * p.signals for p in points], color=ENGINE, linewidth=3, marker=marker,
-                    label="following signals")
-            ax.plot(times, [100 * p.long_only for p in points], color=NEUTRAL, linewidth=2, linestyle="--",
+            ax.plot(times, [p.signals for p in points], color=ENGINE, linewidth=3, marker=marker,
+                    label="following the signals")
+            ax.plot(times, [p.long_only for p in points], color=NEUTRAL, linewidth=2, linestyle="--",
                     label="always long, same times")
             ax.axhline(0, color="black", linewidth=1)
-            ax.set_ylabel("Cumulative return (%)")
+            ax.set_ylabel("Return on capital, after costs")
+            ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=1))
             ax.legend(loc="best", frameon=False)
             ax.grid(alpha=0.25)
             if times[0] == times[-1]:  # one exit time: give the axis a span so the locator has days to mark
@@ -96,8 +103,15 @@ def equity_png(points: Sequence[EquityPoint], subtitle: str = "") -> bytes:
             locator = matplotlib.dates.AutoDateLocator(minticks=2, maxticks=4)
             ax.xaxis.set_major_locator(locator)
             ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
-        title = "Following the signals"
+        lines = [headline]
         if points:
-            title += f": {100 * points[-1].signals:+.1f}%\nAlways long: {100 * points[-1].long_only:+.1f}%"
-        ax.set_title(title + (f"\n{subtitle}" if subtitle else ""), loc="left")
-        return _png(figure)
+            lines.append(f"Signals {curve.final:+.1%}, always long {curve.final_long_only:+.1%}")
+        if subtitle:
+            lines.append(subtitle)
+        ax.set_title("\n".join(lines), loc="left")
+    return figure
+
+
+def equity_png(curve: EquityCurve, headline: str, subtitle: str = "") -> bytes:
+    with plt.rc_context(STYLE):  # the saved text keeps the style's sizes
+        return _png(equity_figure(curve, headline, subtitle))

@@ -1,9 +1,11 @@
 """Plain-text views of a report: the metrics table for the terminal, short sentences for chat."""
 from __future__ import annotations
 
+import enum
+
 from eval.bootstrap import Interval
 from eval.markets import comparison_lines
-from eval.report import EvalReport, ScoreSet
+from eval.report import MIN_RESOLVED, EvalReport, ScoreSet
 
 
 def _bracket(interval: Interval | None, fmt: str) -> str:
@@ -48,15 +50,62 @@ def metrics_table(report: EvalReport) -> str:
     return "\n".join(lines)
 
 
-def verdict(report: EvalReport) -> str:
-    """One sentence on whether the probabilities deserve trust, read from the intervals, not the points."""
-    if report.engine is None or report.note:
-        return report.note or "Nothing to judge yet."
+class Judgement(enum.Enum):
+    """What the evaluation can say about the signals; the sentence and the pictures' headline both come from it."""
+
+    NOTHING = "nothing"  # nothing has resolved
+    PROVISIONAL = "provisional"  # too few signals or days to judge
+    UNMEASURABLE = "unmeasurable"  # the base rate was perfect: no skill can be measured
+    SKILL = "skill"
+    WORSE = "worse"
+    UNCLEAR = "unclear"  # the interval of the skill includes zero
+
+
+def judgement(report: EvalReport) -> Judgement:
+    """Read from the intervals, not the points."""
+    if report.engine is None:
+        return Judgement.NOTHING
+    if report.note:
+        return Judgement.PROVISIONAL
     skill = report.engine.intervals.get("brier_skill")
     if skill is None:
-        return "The base rate was perfect over this span, so no skill can be measured."
+        return Judgement.UNMEASURABLE
     if skill.low > 0:
-        return "The signals beat the base rate, and the interval says it is not luck."
+        return Judgement.SKILL
     if skill.high < 0:
-        return "The signals did worse than simply forecasting the base rate."
-    return "The signals cannot yet be told apart from the base rate: the interval includes no skill."
+        return Judgement.WORSE
+    return Judgement.UNCLEAR
+
+
+_SENTENCES = {
+    Judgement.UNMEASURABLE: "The base rate was perfect over this span, so no skill can be measured.",
+    Judgement.SKILL: "The signals beat the base rate, and the interval says it is not luck.",
+    Judgement.WORSE: "The signals did worse than simply forecasting the base rate.",
+    Judgement.UNCLEAR: "The signals cannot yet be told apart from the base rate: the interval includes no skill.",
+}
+_HEADLINES = {
+    Judgement.NOTHING: "Nothing to judge yet",
+    Judgement.UNMEASURABLE: "No skill measurable: the base rate was perfect",
+    Judgement.SKILL: "The signals beat the base rate",
+    Judgement.WORSE: "The signals did worse than the base rate",
+    Judgement.UNCLEAR: "No edge over the base rate shown yet",
+}
+
+
+def verdict(report: EvalReport) -> str:
+    """One sentence on whether the probabilities deserve trust."""
+    said = judgement(report)
+    if said in (Judgement.NOTHING, Judgement.PROVISIONAL):
+        return report.note or "Nothing to judge yet."
+    return _SENTENCES[said]
+
+
+def headline(report: EvalReport) -> str:
+    """The verdict in a few words, for the top of a picture: it never says more than the sentence does."""
+    said = judgement(report)
+    if said is Judgement.PROVISIONAL:
+        n, days = report.counts.resolved, report.days
+        if n < MIN_RESOLVED:
+            return f"Provisional: only {n} signal{'s' if n != 1 else ''} so far"
+        return f"Provisional: signals of only {days} day{'s' if days != 1 else ''}"
+    return _HEADLINES[said]

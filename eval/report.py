@@ -11,7 +11,7 @@ from eval import metrics
 from eval.baselines import NAMES, KnownMove, Target, direction_probability, walk_forward
 from eval.bootstrap import ClusterResampler, Interval, mean_interval, skill_interval
 from eval.cohorts import CohortRow, cohorts
-from eval.markets import MarketComparison
+from eval.equity import Costs, EquityCurve, equity_curve
 from eval.metrics import CalibrationBin
 from eval.resolve import Resolution
 from eval.signals import EvalSignal
@@ -48,13 +48,6 @@ class Counts:
 
 
 @dataclass(frozen=True)
-class EquityPoint:
-    time: datetime
-    signals: float  # cumulative log return of following every signal, equal weight per exit time
-    long_only: float  # the same entries and exits, always long: what the drift alone earned
-
-
-@dataclass(frozen=True)
 class EvalReport:
     source: str
     generated_at: datetime
@@ -65,7 +58,7 @@ class EvalReport:
     baselines: dict[str, ScoreSet]
     calibration: list[CalibrationBin]
     cohorts: list[CohortRow]
-    equity: list[EquityPoint]
+    equity: EquityCurve  # following every resolved signal, after fees and slippage (eval/equity.py)
     baseline_fits: int  # resolved signals at which the score baselines were fitted (others: climatology)
     days: int  # distinct UTC days of the resolved signals: what the bootstrap resamples
     note: str | None  # the plain sentence when too few signals have resolved
@@ -121,21 +114,6 @@ def _score(resampler: ClusterResampler | None, p: np.ndarray, y: np.ndarray, ref
     )
 
 
-def _equity(resolved: Sequence[Resolution]) -> list[EquityPoint]:
-    by_exit: dict[datetime, list[Resolution]] = {}
-    for r in resolved:
-        assert r.outcome is not None and r.market is not None
-        by_exit.setdefault(r.outcome.exit_time, []).append(r)
-    start = min(r.outcome.entry_time for r in resolved)  # type: ignore[union-attr]
-    points, signals, long_only = [EquityPoint(start, 0.0, 0.0)], 0.0, 0.0
-    for time in sorted(by_exit):
-        group = by_exit[time]
-        signals += sum(r.outcome.realized_return for r in group) / len(group)  # type: ignore[union-attr]
-        long_only += sum(r.market.realized_return for r in group) / len(group)  # type: ignore[union-attr]
-        points.append(EquityPoint(time, signals, long_only))
-    return points
-
-
 def known_moves(resolutions: Sequence[Resolution]) -> list[KnownMove]:
     """Every market move the signals saw, holds included: the baselines may learn from all of them."""
     return [
@@ -146,9 +124,10 @@ def known_moves(resolutions: Sequence[Resolution]) -> list[KnownMove]:
 
 def build_report(resolutions: Sequence[Resolution], source: str, generated_at: datetime, duplicates: int = 0,
                  trades: TradeSummary | None = None, trades_note: str | None = None,
-                 resolved_after: datetime | None = None) -> EvalReport:
+                 resolved_after: datetime | None = None, costs: Costs = Costs()) -> EvalReport:
     """Scores the resolved signals (only those resolved after `resolved_after`, when given: a week's
-    report); the baselines still learn from every move known before each scored signal."""
+    report); the baselines still learn from every move known before each scored signal. `costs` are
+    the fees and slippage the equity curve pays on each leg."""
     history = known_moves(resolutions)
     if resolved_after is not None:
         resolutions = [r for r in resolutions if r.outcome is not None and r.outcome.exit_time > resolved_after]
@@ -164,8 +143,8 @@ def build_report(resolutions: Sequence[Resolution], source: str, generated_at: d
     base = dict(source=source, generated_at=generated_at, counts=counts, note=note, problems=problems,
                 trades=trades, trades_note=trades_note, resolutions=list(resolutions))
     if not resolved:
-        return EvalReport(hit_rate=None, hit_rate_interval=None, engine=None, baselines={}, calibration=[],
-                          cohorts=[], equity=[], baseline_fits=0, days=0, **base)  # type: ignore[arg-type]
+        return EvalReport(hit_rate=None, hit_rate_interval=None, engine=None, baselines={}, calibration=[], cohorts=[],
+                          equity=equity_curve([], costs), baseline_fits=0, days=0, **base)  # type: ignore[arg-type]
 
     p = np.array([r.signal.probability for r in resolved], dtype=float)
     y = np.array([r.outcome.hit for r in resolved], dtype=float)  # type: ignore[union-attr]
@@ -187,7 +166,7 @@ def build_report(resolutions: Sequence[Resolution], source: str, generated_at: d
         baselines=baselines,
         calibration=metrics.calibration_bins(p, y),
         cohorts=cohorts(resolved),
-        equity=_equity(resolved),
+        equity=equity_curve(resolved, costs),
         baseline_fits=forecasts.fitted,
         days=len(set(days)),
         **base,  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from intelligence.outcomes import Outcome, resolve_outcome
+from intelligence.progress import Tick
 from intelligence.types import Direction
 from intelligence.types import BarSeries, BarSource
 from providers.bars import BarsError, EmbeddedMarketData, read_bars
@@ -87,5 +88,12 @@ def resolve(signal: EvalSignal, bars: BarSource, now: datetime) -> Resolution:
     return Resolution(signal, outcome, market)
 
 
-def resolve_all(signals: Sequence[EvalSignal], bars: BarSource, now: datetime) -> list[Resolution]:
-    return [resolve(s, bars, now) for s in signals]
+def resolve_all(signals: Sequence[EvalSignal], bars: BarSource, now: datetime,
+                tick: Tick | None = None) -> list[Resolution]:
+    """`tick(1)` after each signal: how far it got, for whoever shows progress."""
+    resolutions = []
+    for signal in signals:
+        resolutions.append(resolve(signal, bars, now))
+        if tick is not None:
+            tick(1)
+    return resolutions

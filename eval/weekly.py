@@ -9,6 +9,7 @@ from typing import Sequence
 
 from eval.artifacts import run_directory, write_artifacts
 from eval.markets import comparison_lines
+from eval.equity import Costs
 from eval.pipeline import resolve_store, store_report
 from eval.resolve import Resolution
 from eval.render import verdict
@@ -124,12 +125,14 @@ def compose(week: EvalReport, overall: EvalReport, now: datetime, artifacts: Pat
     return WeeklySummary(week_key(now), "Weekly evaluation", sections, photo, caption, artifacts)
 
 
-def build_weekly_summary(sessions: Sessions, bars: BarSource, now: datetime, runs_dir: Path) -> WeeklySummary:
+def build_weekly_summary(sessions: Sessions, bars: BarSource, now: datetime, runs_dir: Path,
+                         costs: Costs = Costs()) -> WeeklySummary:
     """Resolve what can be resolved, write the evaluation run, and summarise it."""
     resolutions, duplicates = resolve_store(sessions, bars, now)
-    overall = store_report(sessions, resolutions, duplicates, now)
+    overall = store_report(sessions, resolutions, duplicates, now, costs=costs)
     end = market_time(resolutions, now)
-    week = build_report(resolutions, "the store's signals, their latest week", now, resolved_after=end - WEEK)
+    week = build_report(resolutions, "the store's signals, their latest week", now, resolved_after=end - WEEK,
+                        costs=costs)
     directory = write_artifacts(overall, run_directory(runs_dir, now))
     return compose(week, overall, now, directory, (directory / "reliability.png").read_bytes(), end)
 
