@@ -6,7 +6,7 @@ import logging
 import sys
 from typing import Sequence
 
-from cli import assets, audit, bot, match, operator, replay, run, sentiment, serve
+from cli import about, assets, audit, bot, match, operator, replay, run, sentiment, serve
 from cli import eval as evaluation
 
 # Each module adds its subcommands with `register(subparsers)`, in the order `--help` lists them.
@@ -14,8 +14,9 @@ COMMAND_MODULES = (run, operator, audit, evaluation, replay, sentiment, assets, 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tracer-bullet", description=(
-        "Tracer Bullet command line: parse, wire, render. The work happens in the service and below."))
+    parser = argparse.ArgumentParser(prog="tracer-bullet", description=about.DESCRIPTION, epilog=about.START_WITH,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=about.VersionAction)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
