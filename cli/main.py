@@ -6,11 +6,11 @@ import logging
 import sys
 from typing import Sequence
 
-from cli import about, assets, audit, bot, match, operator, replay, run, sentiment, serve
+from cli import about, assets, audit, bot, chart, match, operator, replay, run, sentiment, serve
 from cli import eval as evaluation
 
 # Each module adds its subcommands with `register(subparsers)`, in the order `--help` lists them.
-COMMAND_MODULES = (run, operator, audit, evaluation, replay, sentiment, assets, match, bot, serve)
+COMMAND_MODULES = (run, operator, audit, evaluation, replay, sentiment, assets, match, chart, bot, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
