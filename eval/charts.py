@@ -78,13 +78,13 @@ def chart_figure(data: ChartData) -> Figure:
         story = figure.add_subplot(grid[1], sharex=price)
         listing = figure.add_subplot(grid[2])
         margin = (data.end - data.start) * 0.03  # a call at the window's end stays whole
-        price.set_xlim(data.start, data.end + margin)  # first: the labels are placed on the final geometry
+        price.set_xlim(*_when([data.start, data.end + margin]))  # first: labels are placed on the final geometry
         locator = matplotlib.dates.AutoDateLocator(minticks=3, maxticks=5)
         story.xaxis.set_major_locator(locator)
         story.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
         price.tick_params(labelbottom=False)
         _price_panel(price, data)
-        _story_panel(story, data)
+        _story_panel(figure, story, data)
         _movers_list(listing, data.movers)
         calls = data.calls
         said = f"{len(calls)} call{'s' if len(calls) != 1 else ''}" if calls else "no calls"
@@ -102,47 +102,56 @@ def chart_png(data: ChartData) -> bytes:
         return buffer.getvalue()
 
 
+def _when(times: Sequence[datetime]) -> list[float]:
+    """Times as the date axis counts them (matplotlib's day numbers)."""
+    return [float(matplotlib.dates.date2num(t)) for t in times]
+
+
+def _priced(signals: Sequence[ChartSignal]) -> tuple[list[float], list[float]]:
+    found = [(s.as_of, s.price) for s in signals if s.price is not None]
+    return _when([t for t, _ in found]), [p for _, p in found]
+
+
 def _price_panel(ax: plt.Axes, data: ChartData) -> None:
-    closes = [(b.start + data.interval, b.close) for b in data.bars]
-    if closes:
-        ax.plot([t for t, _ in closes], [c for _, c in closes], color="black", linewidth=2)
-    holds = [h for h in data.holds if h.price is not None] if data.holds_marked else []
-    if holds:
-        ax.scatter([h.as_of for h in holds], [h.price for h in holds], s=60, facecolor="white", edgecolor=NEUTRAL,
-                   linewidth=1.5, zorder=3, label="hold")
+    if data.bars:
+        ax.plot(_when([b.start + data.interval for b in data.bars]), [b.close for b in data.bars], color="black",
+                linewidth=2)
+    holds = _priced(data.holds) if data.holds_marked else ([], [])
+    if holds[0]:
+        ax.scatter(*holds, s=60, facecolor="white", edgecolor=NEUTRAL, linewidth=1.5, zorder=3, label="hold")
     for direction in ("BUY", "SELL"):
-        calls = [c for c in data.calls if c.direction == direction and c.price is not None]
-        if calls:
+        xs, ys = _priced([c for c in data.calls if c.direction == direction])
+        if xs:
             shape, colour = _marker(direction)
-            ax.scatter([c.as_of for c in calls], [c.price for c in calls], marker=shape, s=260, color=colour,
-                       edgecolor="white", linewidth=1.5, zorder=4, label=direction.lower())
+            ax.scatter(xs, ys, marker=shape, s=260, color=colour, edgecolor="white", linewidth=1.5, zorder=4,
+                       label=direction.lower())
     ax.set_ylabel("Price (USD)")
     ax.grid(alpha=0.25)
-    if holds or data.calls:  # a legend only for what is on the chart
+    if holds[0] or data.calls:  # a legend only for what is on the chart
         ax.legend(loc="best", frameon=False, handletextpad=0.2)
 
 
-def _story_panel(ax: plt.Axes, data: ChartData) -> None:
-    times, scores = list(data.times), list(data.narrative)
+def _story_panel(figure: Figure, ax: plt.Axes, data: ChartData) -> None:
+    times, scores = _when(data.times), list(data.narrative)
     if times:
         ax.plot(times, scores, color=ENGINE, linewidth=2.5)
         ax.fill_between(times, scores, 0, where=[s >= 0 for s in scores], color=UP, alpha=0.18, interpolate=True)
         ax.fill_between(times, scores, 0, where=[s < 0 for s in scores], color=DOWN, alpha=0.18, interpolate=True)
     ax.axhline(0, color=NEUTRAL, linewidth=1)
     for call in data.calls:
-        ax.axvline(call.as_of, color=_marker(call.direction)[1], linewidth=1.2, alpha=0.6, zorder=1)
+        ax.axvline(_when([call.as_of])[0], color=_marker(call.direction)[1], linewidth=1.2, alpha=0.6, zorder=1)
     # Room above and below the strongest reading for the numbered labels.
     reach = max([0.25, *(abs(s) for s in scores), *(abs(m.score) for m in data.movers)]) * 2.0
     ax.set_ylim(-reach, reach)
     ax.set_ylabel("News score")
     ax.grid(alpha=0.25)
     if data.movers:  # a dot where each headline arrived, its number on a leader line clear of the others
-        xs = [float(matplotlib.dates.date2num(m.published)) for m in data.movers]
+        xs = _when([m.published for m in data.movers])
         ys = [m.score for m in data.movers]
         ax.scatter(xs, ys, s=MOVER_DOT ** 2, color=ENGINE, edgecolor="white", linewidth=1.5, zorder=4)
         # A headline that pulled the score down: the line comes from above, so its number goes below.
         marks = [Mark(x, y, MOVER_DOT / 2, below_first=m.move < 0) for x, y, m in zip(xs, ys, data.movers)]
-        place_labels(ax.figure, ax, marks, [str(n) for n in range(1, len(marks) + 1)], spots=above_or_below,
+        place_labels(figure, ax, marks, [str(n) for n in range(1, len(marks) + 1)], spots=above_or_below,
                      leader=True, pad=8, fontsize=14, fontweight="bold", color=ENGINE, zorder=5,
                      bbox={"boxstyle": "circle,pad=0.3", "facecolor": "white", "edgecolor": ENGINE, "linewidth": 2})
 

@@ -70,10 +70,10 @@ def place_labels(figure: Figure, ax: Axes, marks: Sequence[Mark], texts: Sequenc
             if label is not None:
                 label.remove()
             away = spot.dx or abs(spot.dy) > mark.radius + GAP_POINTS  # not touching the mark: draw a leader
-            arrow = {"arrowprops": {"arrowstyle": "-", "color": "#555555", "linewidth": 1, "shrinkA": 0,
-                                    "shrinkB": mark.radius}} if leader and away else {}
+            arrow: dict[str, Any] | None = {"arrowstyle": "-", "color": "#555555", "linewidth": 1, "shrinkA": 0,
+                                            "shrinkB": mark.radius} if leader and away else None
             label = ax.annotate(text, (mark.x, mark.y), textcoords="offset points", xytext=(spot.dx, spot.dy),
-                                ha=spot.ha, va=spot.va, **arrow, **style)
+                                ha=spot.ha, va=spot.va, arrowprops=arrow, **style)
             box = label_box(label, renderer).padded(pad * pixels)
             covers = any(_meets(box, centres[j], marks[j].radius * pixels) for j in range(len(marks)) if j != i)
             inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1

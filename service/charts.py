@@ -16,6 +16,7 @@ import difflib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -107,7 +108,7 @@ def _window_end(session: Session, asset: Asset, now: datetime) -> datetime:
 def _stored_polarity(session: Session, mentions: list[Mention]) -> dict[str, Polarity]:
     """The stored readings of these texts; where several models read them, the one that read the most."""
     hashes = list({m.headline.content_hash for m in mentions})
-    rows = []
+    rows: list[Any] = []
     for first in range(0, len(hashes), 500):  # bounded IN lists
         rows += session.execute(select(SentimentRow.content_hash, SentimentRow.model, SentimentRow.positive,
                                        SentimentRow.negative, SentimentRow.neutral)

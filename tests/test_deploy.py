@@ -88,7 +88,7 @@ def test_compose_points_the_store_at_the_db_service_through_psycopg(monkeypatch:
     url = make_url(environment["TB_DATABASE_URL"])
     assert url.drivername == "postgresql+psycopg" and url.host == "db" and url.port == 5432
     assert url.username == db["environment"]["POSTGRES_USER"] and url.database == db["environment"]["POSTGRES_DB"]
-    assert url.password == "s3cret"  # the db's own password variable, interpolated from .env
+    assert url.password == "s3cret"  # the db's own password variable, interpolated from deploy/.env
     assert "${POSTGRES_PASSWORD" in db["environment"]["POSTGRES_PASSWORD"]
     check_settings(environment, monkeypatch)
 
@@ -110,9 +110,11 @@ def test_compose_file_passes_the_compose_tool(tmp_path: Path) -> None:
         text = "\n".join(line for line in text.splitlines() if not line.startswith("name:"))
     (tmp_path / "deploy").mkdir()
     (tmp_path / "deploy" / "docker-compose.yml").write_text(text)
-    (tmp_path / ".env").write_text("POSTGRES_PASSWORD=s3cret\nTB_TELEGRAM_OPERATORS=42\n")
-    done = subprocess.run([*tool, "-f", str(tmp_path / "deploy" / "docker-compose.yml"), "--env-file",
-                           str(tmp_path / ".env"), "config"], capture_output=True, text=True, timeout=60)
+    (tmp_path / "deploy" / ".env").write_text("POSTGRES_PASSWORD=s3cret\n")  # read by compose itself
+    (tmp_path / ".env").write_text("TB_TELEGRAM_OPERATORS=42\n")  # the app's settings
+    env = {k: v for k, v in os.environ.items() if k != "POSTGRES_PASSWORD"}
+    done = subprocess.run([*tool, "-f", str(tmp_path / "deploy" / "docker-compose.yml"), "config"],
+                          capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     resolved = yaml.safe_load(done.stdout)["services"]["app"]
     assert resolved["environment"]["TB_DATABASE_URL"] == "postgresql+psycopg://tracer:s3cret@db:5432/tracer_bullet"
@@ -130,9 +132,9 @@ def test_compose_refuses_to_start_without_a_database_password(tmp_path: Path) ->
     (tmp_path / "deploy" / "docker-compose.yml").write_text(text)
     (tmp_path / ".env").write_text("TB_TELEGRAM_OPERATORS=42\n")
     env = {k: v for k, v in os.environ.items() if k != "POSTGRES_PASSWORD"}
-    done = subprocess.run([*tool, "-f", str(tmp_path / "deploy" / "docker-compose.yml"), "--env-file",
-                           str(tmp_path / ".env"), "config"], capture_output=True, text=True, timeout=60, env=env)
-    assert done.returncode != 0 and "set POSTGRES_PASSWORD in .env" in done.stderr
+    done = subprocess.run([*tool, "-f", str(tmp_path / "deploy" / "docker-compose.yml"), "config"],
+                          capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert done.returncode != 0 and "set POSTGRES_PASSWORD in deploy/.env" in done.stderr
 
 
 # --- Dockerfile ---
