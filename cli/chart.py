@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def cmd_chart(settings: Settings, args: argparse.Namespace) -> int:
-    from cli.support import utcnow
+    from service.composition import utcnow
     from service.charts import ChartError, UnknownSymbol, symbol_chart
     from storage.db import open_store
 
