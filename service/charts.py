@@ -31,11 +31,11 @@ from pipeline.data_sources import build_data_sources
 from pipeline.news_input import recent_headlines
 from providers.bars import BarsError
 from storage.db import Sessions
-from storage.models import SentimentRow, SignalRow
+from storage.models import HeadlineRow, SentimentRow, SignalRow
 
 DEFAULT_DAYS = 7.0
 MAX_DAYS = 90.0
-LOOK_BACK = timedelta(days=30)  # without any call, the latest headline about the asset is looked for this far back
+LOOK_BACK = timedelta(days=30)  # without any call, a headline about the asset is looked for this far before the newest
 MOVERS = 3
 
 
@@ -74,7 +74,7 @@ def symbol_chart(settings: Settings, sessions: Sessions, symbol: str, now: datet
     params = NarrativeParams(timedelta(hours=settings.half_life_hours),
                              timedelta(hours=settings.narrative_window_hours), timedelta(hours=settings.hype_window_hours))
     with sessions() as session:
-        end = _window_end(session, asset, now)
+        end = _window_end(session, asset, now, settings.universe)
         start = end - timedelta(days=days)
         # The narrative at the window's start needs the headlines of one narrative window before it.
         mentions = relevant_headlines(asset, recent_headlines(session, start - params.window, end))
@@ -93,16 +93,21 @@ def symbol_chart(settings: Settings, sessions: Sessions, symbol: str, now: datet
     return SymbolChart(asset.symbol, chart_png(data), caption(data, len(mentions) - len(scored)), start, end, data)
 
 
-def _window_end(session: Session, asset: Asset, now: datetime) -> datetime:
+def _window_end(session: Session, asset: Asset, now: datetime, universe: list[str]) -> datetime:
     latest = session.scalar(select(func.max(SignalRow.as_of)).where(SignalRow.symbol == asset.symbol,
                                                                     SignalRow.as_of <= now))
     if latest is not None:
         return latest
-    about = relevant_headlines(asset, recent_headlines(session, now - LOOK_BACK, now))
-    if not about:
-        raise ChartError(f"nothing stored about {asset.symbol} yet (no signal, no headline in the last "
-                         f"{LOOK_BACK.days} days): run a cycle first (tracer-bullet run --once)")
-    return max(m.headline.published for m in about)
+    # From the newest stored headline, not from now: the embedded snapshot is as of its own time.
+    newest = session.scalar(select(func.max(HeadlineRow.published_at)).where(HeadlineRow.published_at <= now))
+    about = relevant_headlines(asset, recent_headlines(session, newest - LOOK_BACK, newest)) if newest else []
+    if about:
+        return max(m.headline.published for m in about)
+    if asset.symbol not in universe:
+        raise ChartError(f"nothing stored about {asset.symbol}: it is not watched (TB_UNIVERSE, /watch) and no stored "
+                         f"headline of the {LOOK_BACK.days} days before the newest names it")
+    raise ChartError(f"nothing stored about {asset.symbol} yet (no signal, no headline): run a cycle first "
+                     f"(tracer-bullet run --once)")
 
 
 def _stored_polarity(session: Session, mentions: list[Mention]) -> dict[str, Polarity]:
@@ -138,7 +143,7 @@ def _bars(settings: Settings, sessions: Sessions, symbol: str, start: datetime, 
     try:
         series = sources.market.bars_between(symbol, start, end)
     except BarsError as exc:
-        raise ChartError(f"no bars for {symbol}: {exc}") from None
+        raise ChartError(f"cannot chart {symbol}: {exc}") from None
     finally:
         sources.close()
     if not series.bars:

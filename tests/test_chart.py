@@ -125,11 +125,23 @@ def test_a_symbol_with_nothing_stored_says_to_run_a_cycle(tmp_path: Path) -> Non
         symbol_chart(settings, open_store(settings.database_url), "ETH", NOW)
 
 
+def test_an_unwatched_symbol_without_headlines_says_it_is_not_watched(tmp_path: Path) -> None:
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}", universe=["BTC"])
+    with pytest.raises(ChartError, match=r"nothing stored about ETH: it is not watched \(TB_UNIVERSE, /watch\)"):
+        symbol_chart(settings, open_store(settings.database_url), "ETH", NOW)
+
+
+def test_a_symbol_with_headlines_but_no_bars_says_which_bars_are_missing(store) -> None:
+    settings, sessions, _ = store
+    with pytest.raises(ChartError, match=r"cannot chart SPY: no bars for symbol 'SPY'"):
+        symbol_chart(settings, sessions, "SPY", NOW)
+
+
 def test_a_symbol_without_bars_says_so(store, tmp_path: Path) -> None:
     settings, sessions, _ = store
     (tmp_path / "bars").mkdir()
     bare = settings.model_copy(update={"bars_dir": tmp_path / "bars"})
-    with pytest.raises(ChartError, match="no bars for ETH"):
+    with pytest.raises(ChartError, match="cannot chart ETH: "):
         symbol_chart(bare, sessions, "ETH", NOW)
 
 
