@@ -14,12 +14,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display anywhere this runs: servers, CI, the bot's worker thread
 
-import matplotlib.dates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from eval.labels import Mark, above_or_below, place_labels  # noqa: E402
-from eval.plots import DPI, ENGINE, NEUTRAL, STYLE  # noqa: E402
+from eval.plots import DPI, ENGINE, NEUTRAL, STYLE, date_axis, day_numbers  # noqa: E402
 from intelligence.narrative_path import Mover  # noqa: E402
 from intelligence.types import Bar  # noqa: E402
 
@@ -78,10 +78,8 @@ def chart_figure(data: ChartData) -> Figure:
         story = figure.add_subplot(grid[1], sharex=price)
         listing = figure.add_subplot(grid[2])
         margin = (data.end - data.start) * 0.03  # a call at the window's end stays whole
-        price.set_xlim(*_when([data.start, data.end + margin]))  # first: labels are placed on the final geometry
-        locator = matplotlib.dates.AutoDateLocator(minticks=3, maxticks=5)
-        story.xaxis.set_major_locator(locator)
-        story.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
+        price.set_xlim(*day_numbers([data.start, data.end + margin]))  # first: labels are placed on the final geometry
+        date_axis(story, 3, 5)
         price.tick_params(labelbottom=False)
         _price_panel(price, data)
         _story_panel(figure, story, data)
@@ -102,19 +100,14 @@ def chart_png(data: ChartData) -> bytes:
         return buffer.getvalue()
 
 
-def _when(times: Sequence[datetime]) -> list[float]:
-    """Times as the date axis counts them (matplotlib's day numbers)."""
-    return [float(matplotlib.dates.date2num(t)) for t in times]
-
-
 def _priced(signals: Sequence[ChartSignal]) -> tuple[list[float], list[float]]:
     found = [(s.as_of, s.price) for s in signals if s.price is not None]
-    return _when([t for t, _ in found]), [p for _, p in found]
+    return day_numbers([t for t, _ in found]), [p for _, p in found]
 
 
-def _price_panel(ax: plt.Axes, data: ChartData) -> None:
+def _price_panel(ax: Axes, data: ChartData) -> None:
     if data.bars:
-        ax.plot(_when([b.start + data.interval for b in data.bars]), [b.close for b in data.bars], color="black",
+        ax.plot(day_numbers([b.start + data.interval for b in data.bars]), [b.close for b in data.bars], color="black",
                 linewidth=2)
     holds = _priced(data.holds) if data.holds_marked else ([], [])
     if holds[0]:
@@ -131,22 +124,22 @@ def _price_panel(ax: plt.Axes, data: ChartData) -> None:
         ax.legend(loc="best", frameon=False, handletextpad=0.2)
 
 
-def _story_panel(figure: Figure, ax: plt.Axes, data: ChartData) -> None:
-    times, scores = _when(data.times), list(data.narrative)
+def _story_panel(figure: Figure, ax: Axes, data: ChartData) -> None:
+    times, scores = day_numbers(data.times), list(data.narrative)
     if times:
         ax.plot(times, scores, color=ENGINE, linewidth=2.5)
         ax.fill_between(times, scores, 0, where=[s >= 0 for s in scores], color=UP, alpha=0.18, interpolate=True)
         ax.fill_between(times, scores, 0, where=[s < 0 for s in scores], color=DOWN, alpha=0.18, interpolate=True)
     ax.axhline(0, color=NEUTRAL, linewidth=1)
     for call in data.calls:
-        ax.axvline(_when([call.as_of])[0], color=_marker(call.direction)[1], linewidth=1.2, alpha=0.6, zorder=1)
+        ax.axvline(day_numbers([call.as_of])[0], color=_marker(call.direction)[1], linewidth=1.2, alpha=0.6, zorder=1)
     # Room above and below the strongest reading for the numbered labels.
     reach = max([0.25, *(abs(s) for s in scores), *(abs(m.score) for m in data.movers)]) * 2.0
     ax.set_ylim(-reach, reach)
     ax.set_ylabel("News score")
     ax.grid(alpha=0.25)
     if data.movers:  # a dot where each headline arrived, its number on a leader line clear of the others
-        xs = _when([m.published for m in data.movers])
+        xs = day_numbers([m.published for m in data.movers])
         ys = [m.score for m in data.movers]
         ax.scatter(xs, ys, s=MOVER_DOT ** 2, color=ENGINE, edgecolor="white", linewidth=1.5, zorder=4)
         # A headline that pulled the score down: the line comes from above, so its number goes below.
@@ -156,7 +149,7 @@ def _story_panel(figure: Figure, ax: plt.Axes, data: ChartData) -> None:
                      bbox={"boxstyle": "circle,pad=0.3", "facecolor": "white", "edgecolor": ENGINE, "linewidth": 2})
 
 
-def _movers_list(ax: plt.Axes, movers: Sequence[Mover]) -> None:
+def _movers_list(ax: Axes, movers: Sequence[Mover]) -> None:
     ax.axis("off")
     if not movers:
         ax.text(0, 1, "No headline about it in this window.", va="top", color=NEUTRAL, transform=ax.transAxes)

@@ -116,4 +116,4 @@ def label_box(label: Annotation, renderer: Any) -> Bbox:
 def _meets(box: Bbox, centre: Sequence[float], radius: float) -> bool:
     nearest_x = min(max(centre[0], box.x0), box.x1)
     nearest_y = min(max(centre[1], box.y0), box.y1)
-    return (nearest_x - centre[0]) ** 2 + (nearest_y - centre[1]) ** 2 <= radius ** 2
+    return bool((nearest_x - centre[0]) ** 2 + (nearest_y - centre[1]) ** 2 <= radius ** 2)

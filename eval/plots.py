@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
-from typing import Sequence
+from datetime import datetime
+from typing import Any, Callable, Sequence
 
 import matplotlib
 
@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # no display anywhere this runs: servers, CI, the schedul
 import matplotlib.dates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from eval.metrics import CalibrationBin  # noqa: E402
@@ -20,7 +21,8 @@ from eval.labels import Mark, place_labels  # noqa: E402
 
 SIZE = (7.0, 7.0)  # inches: square, so a phone shows it whole in portrait
 DPI = 150
-STYLE = {
+# Typed loosely: matplotlib's stubs want each key as one of its literal rcParams names.
+STYLE: dict[Any, Any] = {
     "font.size": 17, "axes.titlesize": 21, "axes.labelsize": 18, "xtick.labelsize": 15, "ytick.labelsize": 15,
     "legend.fontsize": 15, "axes.spines.top": False, "axes.spines.right": False,
 }
@@ -35,7 +37,25 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _empty(ax: plt.Axes, text: str) -> None:
+# matplotlib's stubs leave these untyped; the names give the uses here their types.
+_date2num: Callable[[datetime], float] = matplotlib.dates.date2num
+_date_locator: Callable[..., Any] = matplotlib.dates.AutoDateLocator
+_date_formatter: Callable[..., Any] = matplotlib.dates.ConciseDateFormatter
+
+
+def day_numbers(times: Sequence[datetime]) -> list[float]:
+    """Times as a date axis counts them (matplotlib's day numbers)."""
+    return [float(_date2num(t)) for t in times]
+
+
+def date_axis(ax: Axes, fewest: int, most: int) -> None:
+    """Dates on the x axis, as few labels as can say them (`ConciseDateFormatter`)."""
+    locator = _date_locator(minticks=fewest, maxticks=most)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(_date_formatter(locator))
+
+
+def _empty(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True, transform=ax.transAxes, color=NEUTRAL)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -87,7 +107,7 @@ def equity_figure(curve: EquityCurve, headline: str, subtitle: str = "") -> Figu
         if not points:
             _empty(ax, "No resolved signals yet")
         else:
-            times = [p.time for p in points]
+            times = day_numbers([p.time for p in points])
             marker = "o" if len(points) <= 40 else None  # few points: show each exit, many: just the line
             ax.plot(times, [p.signals for p in points], color=ENGINE, linewidth=3, marker=marker,
                     label="following the signals")
@@ -99,10 +119,8 @@ def equity_figure(curve: EquityCurve, headline: str, subtitle: str = "") -> Figu
             ax.legend(loc="best", frameon=False)
             ax.grid(alpha=0.25)
             if times[0] == times[-1]:  # one exit time: give the axis a span so the locator has days to mark
-                ax.set_xlim(times[0] - timedelta(days=1), times[0] + timedelta(days=1))
-            locator = matplotlib.dates.AutoDateLocator(minticks=2, maxticks=4)
-            ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator))
+                ax.set_xlim(times[0] - 1, times[0] + 1)  # in days
+            date_axis(ax, 2, 4)
         lines = [headline]
         if points:
             lines.append(f"Signals {curve.final:+.1%}, always long {curve.final_long_only:+.1%}")
