@@ -21,7 +21,7 @@ from measure import ROOT, emit, load_average, median, self_peak_mb, use_product
 use_product(ROOT)
 
 from config import EMBEDDED_UNIVERSE, load_settings  # noqa: E402
-from intelligence.assets import CATALOGUE  # noqa: E402
+from providers.catalogue import load_catalogue  # noqa: E402
 from intelligence.prediction_markets import read_markets  # noqa: E402
 from pipeline.cycle import run_once  # noqa: E402
 from providers.bars import EmbeddedMarketData  # noqa: E402
@@ -33,6 +33,7 @@ from tests.fake_gamma import FakeGamma, crypto_week  # noqa: E402
 
 NOW = utc(2025, 12, 13, 10, 30)
 AS_OF = utc(2025, 12, 13, 10, 14)
+CATALOGUE = load_catalogue()
 NAMES = {s: CATALOGUE[s].name for s in EMBEDDED_UNIVERSE}
 
 

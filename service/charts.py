@@ -12,23 +12,23 @@ have computed at each bar's close from those headlines (intelligence/narrative_p
 """
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
 from eval.charts import ChartData, ChartSignal, chart_png
-from intelligence.assets import CATALOGUE
+from intelligence.assets import Catalogue
 from intelligence.narrative_path import JUST_BEFORE, NarrativeParams, movers, narrative_path
 from intelligence.relevance import Mention, relevant_headlines
 from intelligence.types import Asset, Bar, Polarity
 from pipeline.data_sources import build_data_sources
 from pipeline.news_input import recent_headlines
+from pipeline.universe import catalogue_for, watchlist
 from providers.bars import BarsError
 from storage.db import Sessions
 from storage.models import HeadlineRow, SentimentRow, SignalRow
@@ -57,12 +57,12 @@ class SymbolChart:
     data: ChartData
 
 
-def find_asset(symbol: str) -> Asset:
+def find_asset(symbol: str, catalogue: Catalogue) -> Asset:
     wanted = symbol.strip().upper()
-    if wanted in CATALOGUE:
-        return CATALOGUE[wanted]
-    close = difflib.get_close_matches(wanted, list(CATALOGUE), n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(CATALOGUE))}"
+    if wanted in catalogue:
+        return catalogue[wanted]
+    close = catalogue.nearest(wanted)
+    hint = f"; did you mean {', '.join(close)}?" if close else " (`assets --search` lists the catalogue)"
     raise UnknownSymbol(f"unknown symbol {symbol.strip()!r}{hint}")
 
 
@@ -70,11 +70,12 @@ def symbol_chart(settings: Settings, sessions: Sessions, symbol: str, now: datet
                  days: float = DEFAULT_DAYS) -> SymbolChart:
     if not 0 < days <= MAX_DAYS:
         raise ChartError(f"days must be more than 0 and at most {MAX_DAYS:g}, got {days:g}")
-    asset = find_asset(symbol)
+    asset = find_asset(symbol, catalogue_for(settings, sessions))
+    watched = watchlist(settings, sessions)
     params = NarrativeParams(timedelta(hours=settings.half_life_hours),
                              timedelta(hours=settings.narrative_window_hours), timedelta(hours=settings.hype_window_hours))
     with sessions() as session:
-        end = _window_end(session, asset, now, settings.universe)
+        end = _window_end(session, asset, now, watched)
         start = end - timedelta(days=days)
         # The narrative at the window's start needs the headlines of one narrative window before it.
         mentions = relevant_headlines(asset, recent_headlines(session, start - params.window, end))
@@ -93,7 +94,7 @@ def symbol_chart(settings: Settings, sessions: Sessions, symbol: str, now: datet
     return SymbolChart(asset.symbol, chart_png(data), caption(data, len(mentions) - len(scored)), start, end, data)
 
 
-def _window_end(session: Session, asset: Asset, now: datetime, universe: list[str]) -> datetime:
+def _window_end(session: Session, asset: Asset, now: datetime, universe: Sequence[str]) -> datetime:
     latest = session.scalar(select(func.max(SignalRow.as_of)).where(SignalRow.symbol == asset.symbol,
                                                                     SignalRow.as_of <= now))
     if latest is not None:

@@ -16,7 +16,7 @@ from cli.main import main
 from config import load_settings
 from eval.charts import chart_figure
 from eval.labels import label_box
-from intelligence.assets import CATALOGUE
+from providers.catalogue import load_catalogue
 from intelligence.narrative import narrative_score
 from intelligence.narrative_path import JUST_BEFORE, NarrativeParams, movers, narrative_path
 from intelligence.relevance import Mention
@@ -27,6 +27,8 @@ from providers.sentiment_models import load_backend
 from service.charts import ChartError, UnknownSymbol, symbol_chart
 from storage.db import open_store
 from tests.conftest import utc
+
+CATALOGUE = load_catalogue()
 
 NOW = utc(2026, 11, 21, 9, 0)
 AS_OF = utc(2025, 12, 13, 10, 14)  # the snapshot's newest headline: the embedded run is as of then

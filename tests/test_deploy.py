@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from cli.main import build_parser
 from config import ENV_PREFIX, Settings, load_settings
-from intelligence.assets import CATALOGUE
+from pipeline.universe import check_universe
 from serve.loop import FLUSH_SECONDS
 from tests.conftest import REPO
 
@@ -45,7 +45,7 @@ def check_settings(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch)
     monkeypatch.chdir(DEPLOY)  # no .env here: only these variables count
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    load_settings(known_symbols=CATALOGUE)
+    load_settings(known_symbols=check_universe)
 
 
 # --- docker-compose.yml ---
