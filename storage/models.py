@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.signal_keys import fingerprint_default
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC, gives back aware UTC datetimes on every backend (SQLite drops the offset)."""
@@ -80,7 +82,8 @@ class SignalRow(Base):
     __tablename__ = "signals"
     # The cycle's history reads (pipeline/signal_state.py): a symbol's latest signals before as-of, and the
     # latest calls of all symbols before as-of. Revision 0002 adds them (bench/cycle_history.py: 2.3x).
-    __table_args__ = (Index("ix_signals_symbol_as_of", "symbol", "as_of"), Index("ix_signals_as_of", "as_of"))
+    __table_args__ = (Index("ix_signals_symbol_as_of", "symbol", "as_of"), Index("ix_signals_as_of", "as_of"),
+                      Index("ix_signals_fingerprint", "fingerprint"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
@@ -97,6 +100,8 @@ class SignalRow(Base):
     evidence: Mapped[str] = mapped_column(Text)
     # Every number behind the evidence line: per-timescale scores, volume, headlines used.
     features: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The same signal in every cycle that makes it (storage/signal_keys.py); set on insert.
+    fingerprint: Mapped[str] = mapped_column(String(32), default=fingerprint_default)
 
     run: Mapped[Run] = relationship(back_populates="signals")
 
