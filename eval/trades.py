@@ -1,7 +1,10 @@
-"""Realised P&L of approved trades from their fills: what following a signal actually earned."""
+"""Realised P&L of trades from their fills: what following a signal actually earned.
+
+The accounting is the trading module's own (trading/trades.py): one trade per round trip, realised
+P&L after every fee, the same figure /pnl, /profit and /trades show.
+"""
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
@@ -10,8 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import ProposalRow
-from trading.accounting import Book, apply_fill
-from storage.trading_models import FillRow
+from trading.trades import Trade, TradeFill, load_book, round_trips
 
 # Below this a position counts as closed: float sums of partial fills leave dust.
 QUANTITY_EPS = 1e-9
@@ -30,7 +32,7 @@ class Fill:
 
 @dataclass(frozen=True)
 class TradePnL:
-    proposal_id: int
+    proposal_id: int | None  # the proposal that opened it; None for a position we did not open
     signal_id: int | None
     symbol: str
     realized_pnl: float  # closed quantity's gain in quote currency, after every fee of the trade
@@ -62,28 +64,27 @@ class TradeSummary:
 
 
 def trade_pnl(proposal_id: int, signal_id: int | None, fills: Sequence[Fill]) -> TradePnL:
-    """Average-cost accounting (the trading module's own) over one proposal's fills, in fill order."""
+    """One proposal's fills as one trade (however often they crossed flat), in fill order."""
     if not fills:
         raise ValueError(f"proposal {proposal_id} has no fills")
+    book = round_trips([TradeFill(n, 0, proposal_id, "", f.symbol, f.side, f.quantity, f.price, f.fee, f.filled_at, "entry")
+                        for n, f in enumerate(fills)])
     ordered = sorted(fills, key=lambda f: f.filled_at)
-    book = Book()
-    for fill in ordered:
-        if fill.side not in ("buy", "sell") or fill.quantity <= 0 or fill.price <= 0:
-            raise ValueError(f"proposal {proposal_id}: malformed fill {fill}")
-        book = apply_fill(book, fill.side, fill.quantity, fill.price)
-    fees = sum(f.fee for f in ordered)
-    open_quantity = 0.0 if abs(book.quantity) < QUANTITY_EPS else book.quantity
-    return TradePnL(proposal_id, signal_id, ordered[0].symbol, book.realized - fees, fees, open_quantity,
+    open_quantity = sum(t.open_quantity for t in book.open)
+    return TradePnL(proposal_id, signal_id, ordered[0].symbol, book.realized_pnl, book.fees, open_quantity,
                     ordered[0].filled_at, ordered[-1].filled_at)
 
 
+def _summary(trade: Trade, signal_ids: dict[int, int]) -> TradePnL:
+    proposal = trade.proposal_ids[0] if trade.proposal_ids else None
+    return TradePnL(proposal, signal_ids.get(proposal) if proposal is not None else None, trade.symbol,
+                    trade.realized_pnl, trade.fees, trade.open_quantity, trade.opened_at, trade.last_fill_at)
+
+
 def load_trades(session: Session) -> TradeSummary:
-    """Every proposal with at least one fill (only approved proposals ever reach the broker)."""
-    grouped: dict[int, list[Fill]] = defaultdict(list)
-    for row in session.scalars(select(FillRow).where(FillRow.proposal_id.is_not(None)).order_by(FillRow.id)):
-        assert row.proposal_id is not None  # the query's own condition
-        grouped[row.proposal_id].append(
-            Fill(row.proposal_id, row.symbol, row.side.lower(), row.quantity, row.price, row.fee or 0.0, row.filled_at))
-    query = select(ProposalRow.id, ProposalRow.signal_id).where(ProposalRow.id.in_(list(grouped)))
-    signal_ids = {pid: sid for pid, sid in session.execute(query)}
-    return TradeSummary(tuple(trade_pnl(pid, signal_ids.get(pid), fills) for pid, fills in sorted(grouped.items())))
+    """Every round trip our fills make, at every broker the store has traded with."""
+    book = load_book(session)
+    proposals = {p for t in book.trades for p in t.proposal_ids}
+    signal_ids = {pid: sid for pid, sid in session.execute(
+        select(ProposalRow.id, ProposalRow.signal_id).where(ProposalRow.id.in_(proposals)))}
+    return TradeSummary(tuple(_summary(t, signal_ids) for t in book.trades))

@@ -6,11 +6,11 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from storage.trading_models import AccountSnapshotRow, FillRow, OrderRow, PositionRow
-from trading.accounting import books_from_fills
+from storage.trading_models import AccountSnapshotRow, OrderRow, PositionRow
 from trading.broker import BrokerPosition
 from trading.context import BrokerView
 from trading.guards import AccountSnapshot
+from trading.trades import load_book
 from trading.views import OrderView, PnlView, PositionView
 
 
@@ -47,13 +47,9 @@ def stored_positions(session: Session, broker_name: str) -> list[PositionView]:
 
 
 def realized(session: Session, broker_name: str) -> tuple[float, float]:
-    """Realised P&L (average cost, from our fills) and the fees paid."""
-    fills = session.execute(
-        select(FillRow.symbol, FillRow.side, FillRow.quantity, FillRow.price, FillRow.fee)
-        .join(OrderRow, OrderRow.id == FillRow.order_id).where(OrderRow.broker == broker_name).order_by(FillRow.id)
-    ).all()
-    books = books_from_fills((s, side, q, p) for s, side, q, p, _ in fills)
-    return sum(b.realized for b in books.values()), sum(f for *_, f in fills)
+    """Realised P&L after fees (trading/trades.py has the definition) and the fees it includes."""
+    book = load_book(session, broker_name)
+    return book.realized_pnl, book.fees
 
 
 def pnl_view(session: Session, broker_name: str, view: BrokerView, snapshot: AccountSnapshot) -> PnlView:
