@@ -122,7 +122,9 @@ def test_a_waiting_proposal_is_not_proposed_again_each_cycle(env, backend) -> No
     assert again.proposal_id is None
     assert again.proposal.code is OutcomeCode.STILL_WAITING and again.proposal.id == first.proposal_id
     later = _run(env, backend, now=NOW + timedelta(days=1))  # the first one has expired by then
-    assert later.proposal_id not in (None, first.proposal_id)
+    # The same data makes the same signal, and a signal is proposed once, whatever became of it.
+    assert later.proposal_id is None and later.proposal.code is OutcomeCode.ALREADY_PROPOSED
+    assert (later.proposal.id, later.proposal.skipped[0].status) == (first.proposal_id, "expired")
 
 
 def test_bars_after_as_of_cannot_change_a_signal(env, backend, tmp_path: Path) -> None:

@@ -66,14 +66,15 @@ def activity(session: Session, wall_now: datetime, excluding_proposal: int | Non
     for symbol, at in submitted:
         last[symbol] = max(last.get(symbol, at), at)
     acted = session.execute(
-        select(ProposalRow.symbol, ProposalRow.side, SignalRow.as_of)
+        select(ProposalRow.symbol, ProposalRow.side, SignalRow.as_of, SignalRow.fingerprint)
         .join(SignalRow, SignalRow.id == ProposalRow.signal_id)
         .where(ProposalRow.status.in_([s.value for s in ACTED]), ProposalRow.id != (excluding_proposal or -1))
     ).all()
     return Activity(
         submit_times=tuple(at for _, at in submitted),
         last_order_at=last,
-        acted_signals=frozenset((symbol, side, as_of) for symbol, side, as_of in acted),
+        acted_signals=frozenset((symbol, side, as_of) for symbol, side, as_of, _ in acted),
+        acted_keys=frozenset((symbol, side, key) for symbol, side, _, key in acted),
     )
 
 
@@ -86,17 +87,19 @@ class Plan:
     stop_distance: float | None
     suggested_quantity: float
     size_confirmed_by: str | None
+    signal_key: str | None = None  # the signal's fingerprint: the same signal traded twice is refused
 
 
 def plan_for(session: Session, proposal: ProposalRow) -> Plan:
     signal = session.get_one(SignalRow, proposal.signal_id)
     row = session.get(ProposalPlanRow, proposal.id)
     if row is not None:
-        return Plan(signal.as_of, row.quote_time, row.stop_distance, row.suggested_quantity, row.size_confirmed_by)
+        return Plan(signal.as_of, row.quote_time, row.stop_distance, row.suggested_quantity, row.size_confirmed_by,
+                    signal.fingerprint)
     # Proposals made before plans were recorded: the bar end is in the signal's features; no stop is known.
     bar_end = (signal.features or {}).get("price", {}).get("last_bar_end")
     quote_time = datetime.fromisoformat(bar_end) if bar_end else signal.as_of
-    return Plan(signal.as_of, quote_time, None, proposal.quantity, None)
+    return Plan(signal.as_of, quote_time, None, proposal.quantity, None, signal.fingerprint)
 
 
 def order_intent(proposal: ProposalRow, plan: Plan, broker: Broker, quantity: float | None = None) -> OrderIntent:
@@ -105,7 +108,7 @@ def order_intent(proposal: ProposalRow, plan: Plan, broker: Broker, quantity: fl
     return OrderIntent(
         symbol=proposal.symbol, side=proposal.side, quantity=quantity if quantity is not None else proposal.quantity,
         price=price, quote_time=quote_time, probability=proposal.probability, stop_distance=plan.stop_distance,
-        signal_as_of=plan.signal_as_of,
+        signal_as_of=plan.signal_as_of, signal_key=plan.signal_key,
     )
 
 
