@@ -61,6 +61,11 @@ TRIPS = [
     ("GUARD_MARKET_CLOSED", {"intent": replace(INTENT, symbol="SPY")}),  # a Saturday
     ("GUARD_STALE_DATA", {"intent": replace(INTENT, quote_time=NOW - timedelta(minutes=121))}),
     ("GUARD_DUPLICATE_SIGNAL", {"context": replace(CONTEXT, activity=Activity(acted_signals=frozenset({("ETH", "buy", NOW)})))}),
+    # The same story traded before, in a later cycle (a live cycle's as-of is always new): the fingerprint says so.
+    ("GUARD_DUPLICATE_SIGNAL", {"intent": replace(INTENT, signal_as_of=NOW + timedelta(hours=1), signal_key="f00d"),
+                                "context": replace(CONTEXT, activity=Activity(acted_keys=frozenset({("ETH", "buy", "f00d")})))}),
+    # An exit with nothing to close would open a short.
+    ("GUARD_EXIT_WOULD_OPEN", {"intent": replace(INTENT, side="sell", exit=True)}),
 ]
 
 
@@ -96,6 +101,22 @@ def test_reducing_an_open_position_passes_the_risk_guards_but_not_the_state_halt
     assert _codes(sell, reducing) == []
     assert _codes(replace(sell, quantity=6.0), reducing)[0] == "GUARD_REDUCING"  # crossing zero opens a short
     assert _codes(sell, replace(reducing, state=TradingState.HALTED)) == ["GUARD_HALTED"]
+
+
+def test_an_exit_passes_every_trading_state_and_skips_the_risk_limits_and_the_throttle() -> None:
+    breached = _account(equity=85_000.0, day_start=95_000.0, peak=100_000.0, ETH=Holding(5.0, 3000.0), SPY=Holding(-10.0, 600.0))
+    close = replace(INTENT, side="sell", quantity=5.0, probability=0.0, stop_distance=None, signal_as_of=None,
+                    quote_time=NOW - timedelta(days=3), exit=True)
+    busy = Activity(submit_times=[NOW] * 10, last_order_at={"ETH": NOW})
+    for state in TradingState:
+        context = replace(CONTEXT, state=state, account=breached, activity=busy)
+        assert _codes(close, context) == [], state
+        assert _codes(replace(close, quantity=6.0), context)[-1] == "GUARD_EXIT_WOULD_OPEN"  # flips to short
+        assert _codes(replace(close, side="buy"), context) == (
+            ["GUARD_EXIT_WOULD_OPEN"] if state is TradingState.ACTIVE else
+            ["GUARD_HALTED" if state is TradingState.HALTED else "GUARD_REDUCING", "GUARD_EXIT_WOULD_OPEN"])
+    spy = replace(close, symbol="SPY", side="buy", quantity=10.0)
+    assert _codes(spy, replace(CONTEXT, account=breached)) == ["GUARD_MARKET_CLOSED"]  # a Saturday: it waits
 
 
 def test_account_breaches_halt() -> None:

@@ -4,6 +4,14 @@ No clock, database or network here: the caller passes the snapshot and both cloc
 operational limits such as the throttle and cooldown, market time for prices and market hours).
 An order that only reduces an open position passes the limits that exist to contain risk; the
 trading state, throttle, market hours and stale-data checks still apply to it.
+
+The exit rule. An exit (an order marked `exit`: /close, /flatten, a horizon exit) only ever takes
+risk off, so it passes the trading-state guard in REDUCING and in HALTED alike and skips the risk
+limits, the throttle (an exit's client order id is derived from the position it closes, so it cannot
+repeat) and the stale-data check (it is a market order; its price is not traded on). It must still
+only shrink the position it closes (`exit_only_reduces`), and an equity exit waits for the market
+to open. Whether an exit is sent while HALTED is the desk's choice: an operator's /close and
+/flatten are; the automatic horizon exit waits for a resume.
 """
 from __future__ import annotations
 
@@ -72,6 +80,7 @@ class Activity:
     submit_times: Sequence[datetime] = ()  # wall times of recent submissions
     last_order_at: Mapping[str, datetime] = field(default_factory=dict)  # by symbol, wall time
     acted_signals: frozenset[tuple[str, str, datetime]] = frozenset()  # (symbol, side, signal as_of) already traded
+    acted_keys: frozenset[tuple[str, str, str]] = frozenset()  # (symbol, side, signal fingerprint) already traded
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,8 @@ class OrderIntent:
     probability: float
     stop_distance: float | None  # fraction of price; None: the whole notional counts as risk
     signal_as_of: datetime | None
+    signal_key: str | None = None  # the signal's fingerprint (storage/signal_keys.py), when it came from one
+    exit: bool = False  # closes (part of) an open position: the exit rule above
 
     @property
     def signed_quantity(self) -> float:
@@ -122,6 +133,8 @@ def _after(intent: OrderIntent, account: AccountSnapshot) -> float:
 
 
 def trading_state(i: OrderIntent, c: GuardContext, _: GuardLimits) -> Breach | None:
+    if i.exit and reduces_position(i, c.account):
+        return None  # the exit rule: taking risk off is allowed in every state
     if c.state is TradingState.HALTED:
         return Breach("trading_state", "GUARD_HALTED", "Trading is halted: no orders until an operator resumes.")
     if c.state is TradingState.REDUCING and not reduces_position(i, c.account):
@@ -238,10 +251,22 @@ def stale_data(i: OrderIntent, c: GuardContext, lim: GuardLimits) -> Breach | No
     return None
 
 
+def exit_only_reduces(i: OrderIntent, c: GuardContext, _: GuardLimits) -> Breach | None:
+    if i.exit and not reduces_position(i, c.account):
+        held = c.account.holdings.get(i.symbol, Holding(0.0, i.price)).quantity
+        return Breach("exit_only_reduces", "GUARD_EXIT_WOULD_OPEN",
+                      f"An exit must only shrink the {i.symbol} position (the broker holds {held:+.8g}); "
+                      f"{i.side} {i.quantity:.8g} would open or enlarge one.")
+    return None
+
+
 def duplicate_signal(i: OrderIntent, c: GuardContext, _: GuardLimits) -> Breach | None:
-    if i.signal_as_of is not None and (i.symbol, i.side, i.signal_as_of) in c.activity.acted_signals:
+    same_key = i.signal_key is not None and (i.symbol, i.side, i.signal_key) in c.activity.acted_keys
+    if same_key or (i.signal_as_of is not None and (i.symbol, i.side, i.signal_as_of) in c.activity.acted_signals):
         return Breach("duplicate_signal", "GUARD_DUPLICATE_SIGNAL",
-                      f"The same {i.symbol} {i.side} signal (as of {i.signal_as_of:%Y-%m-%d %H:%M} UTC) was already traded.")
+                      f"The same {i.symbol} {i.side} signal"
+                      + (f" (as of {i.signal_as_of:%Y-%m-%d %H:%M} UTC)" if i.signal_as_of is not None else "")
+                      + " was already traded.")
     return None
 
 
@@ -251,15 +276,19 @@ RISK_GUARDS: tuple[Guard, ...] = (
     max_risk, max_position, max_open_positions, gross_exposure, daily_loss, drawdown, min_probability, duplicate_signal, cooldown,
 )
 ALWAYS_GUARDS: tuple[Guard, ...] = (trading_state, throttle, market_open, stale_data)
+EXIT_GUARDS: tuple[Guard, ...] = (trading_state, exit_only_reduces, market_open)
 ACCOUNT_GUARDS = (daily_loss, drawdown, exposure_limit)
 GUARD_NAMES = ("trading_state", "max_risk_per_trade", "max_position", "max_open_positions", "max_gross_exposure",
                "daily_loss_limit", "max_drawdown", "symbol_cooldown", "submit_rate", "min_probability",
-               "market_hours", "stale_market_data", "duplicate_signal")
+               "market_hours", "stale_market_data", "duplicate_signal", "exit_only_reduces")
 
 
 def check_order(intent: OrderIntent, context: GuardContext, limits: GuardLimits) -> tuple[Breach, ...]:
     """Every guard that blocks this order (empty: it may go); the first is the one to report."""
-    guards = ALWAYS_GUARDS if reduces_position(intent, context.account) else ALWAYS_GUARDS + RISK_GUARDS
+    if intent.exit:
+        guards = EXIT_GUARDS
+    else:
+        guards = ALWAYS_GUARDS if reduces_position(intent, context.account) else ALWAYS_GUARDS + RISK_GUARDS
     return tuple(b for g in guards if (b := g(intent, context, limits)) is not None)
 
 
