@@ -396,6 +396,10 @@ class Settings(BaseSettings):
     # Network calls to the broker must end: alpaca-py sets no timeout of its own.
     broker_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     reconcile_minutes: float = Field(default=5.0, gt=0)
+    # --- exits (trading/exits.py; README "Trading") ---
+    # A position opened from a signal closes at market once the signal's horizon has passed (the
+    # probability was a claim about that horizon), unless an operator keeps it with /keep.
+    horizon_exit: bool = True
 
     # --- serve (cli/serve.py, serve/jobs.py, serve/lease.py; README "Running it for months") ---
     # A cycle reads, scores and proposes; fresh hourly bars make a quarter of an hour often enough.

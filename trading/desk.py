@@ -24,11 +24,13 @@ from storage.trading_models import ProposalEventRow, ProposalPlanRow
 from trading import audit, context, ledger, monitor, reports
 from trading.broker import Broker, BrokerError, OrderRequest
 from trading.executor import Execution, Executor
+from trading.exits import Exits
 from trading.guards import GuardLimits, check_order
 from trading.proposals import ProposalStatus, claim, is_expired, record_event, transition
 from trading.reconcile import Reconciler, approvals_without_order
 from trading.size_spec import SizeSpecError, parse_size
 from trading.state import TradingState, read_state, write_state
+from trading.trades import TradeBook, load_book
 from trading.views import OrderView, PnlView, PositionView, ReconcileView
 
 log = logging.getLogger(__name__)
@@ -57,11 +59,12 @@ class DeskConfig:
     take_profit_ratio: float  # target distance as a multiple of the stop distance
     reconcile_minutes: float
     auto_approve_probability: float | None  # None: every proposal waits for an operator
+    horizon_exit: bool = True  # close a position from a signal once its horizon has passed (trading/exits.py)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeskConfig:
         return cls(GuardLimits.from_settings(settings), settings.confirm_size_multiple, settings.take_profit_ratio,
-                   settings.reconcile_minutes, settings.auto_approve_probability)
+                   settings.reconcile_minutes, settings.auto_approve_probability, settings.horizon_exit)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class TickReport:
     halted: str | None  # reason code of a halt this tick raised
     auto_approved: tuple[int, ...]
     reconciliation: ReconcileView | None
+    exits: tuple[str, ...] = ()  # symbols closed at their signal's horizon this tick
 
 
 class TradingDesk:
@@ -82,6 +86,8 @@ class TradingDesk:
         self.limits = config.limits
         self.executor = Executor(sessions, broker, self._notifier, clock, sleep)
         self.reconciler = Reconciler(sessions, broker, self.executor, self._notifier, clock)
+        self.exits = Exits(sessions, broker, self.executor, self._notifier, clock, sleep, self.sync_orders, config.limits,
+                           config.horizon_exit)
         self._reconciled = False
 
     # --- operator actions ---
@@ -350,7 +356,8 @@ class TradingDesk:
         updated = reconciliation.updated_orders if reconciliation else self.sync_orders()
         halted = self.watch()
         self._finish_interrupted()
-        return TickReport(expired, updated, halted, self._auto_approve(), reconciliation)
+        approved = self._auto_approve()
+        return TickReport(expired, updated, halted, approved, reconciliation, self.exits.horizon())
 
     def _finish_interrupted(self) -> None:
         """Approved, but the process stopped before the order was written down: nothing reached the
@@ -426,6 +433,15 @@ class TradingDesk:
         with self._sessions.begin() as session:
             snapshot = context.account_snapshot(session, self.broker.name, view, self._clock())
             return reports.pnl_view(session, self.broker.name, view, snapshot)
+
+    def trade_book(self) -> TradeBook:
+        """Our trades at this broker (trading/trades.py), after asking the broker about open orders."""
+        try:
+            self.sync_orders()
+        except BrokerError as exc:
+            log.warning("trades as last recorded: %s", exc)
+        with self._sessions() as session:
+            return load_book(session, self.broker.name)
 
     def orders(self, limit: int = 50) -> list[OrderView]:
         try:

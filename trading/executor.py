@@ -51,13 +51,14 @@ class Executor:
         self._sessions, self._broker, self._notifier = sessions, broker, notifier
         self._clock, self._sleep = clock, sleep
 
-    def open(self, proposal_id: int, request: OrderRequest, actor: str) -> bool:
-        """Record the intent; False when an order for this proposal already exists (nothing to do)."""
+    def open(self, proposal_id: int | None, request: OrderRequest, actor: str, role: str = "entry") -> bool:
+        """Record the intent; False when an order under this client order id already exists (nothing to do).
+        An exit (trading/exits.py) carries the proposal that opened its position, for the record."""
         now = self._clock()
         try:
             with self._sessions.begin() as session:
                 session.add(OrderRow(
-                    proposal_id=proposal_id, role="entry", client_order_id=request.client_order_id,
+                    proposal_id=proposal_id, role=role, client_order_id=request.client_order_id,
                     broker=self._broker.name, symbol=request.symbol, side=request.side, order_type=request.order_type,
                     quantity=request.quantity, limit_price=request.limit_price, take_profit=request.take_profit,
                     stop_loss=request.stop_loss, status="pending_submit", filled_quantity=0.0, attempts=0,
@@ -65,7 +66,7 @@ class Executor:
                 ))
                 session.flush()
                 audit.append(session, actor, "order.intent", {
-                    "proposal_id": proposal_id, "client_order_id": request.client_order_id, "broker": self._broker.name,
+                    "proposal_id": proposal_id, "role": role, "client_order_id": request.client_order_id, "broker": self._broker.name,
                     "symbol": request.symbol, "side": request.side, "quantity": request.quantity,
                     "order_type": request.order_type, "limit_price": request.limit_price,
                     "take_profit": request.take_profit, "stop_loss": request.stop_loss,
@@ -74,7 +75,8 @@ class Executor:
             return False
         return True
 
-    def send(self, proposal_id: int, request: OrderRequest) -> Execution:
+    def send(self, proposal_id: int | None, request: OrderRequest) -> Execution:
+        """Submit a recorded intent; `proposal_id` None for an order that moves no proposal (an exit)."""
         order, failure = None, "no attempt made"
         for attempt in range(MAX_ATTEMPTS):
             self._count_attempt(request.client_order_id)
@@ -114,7 +116,7 @@ class Executor:
             if row.submitted_at is None:
                 row.submitted_at = now
             fills = ledger.record_order(session, row, order, now)
-            if proposal_id is not None:
+            if proposal_id is not None and row.role == "entry":  # an exit's fills do not move the proposal
                 ledger.follow_entry(session, session.get_one(ProposalRow, proposal_id), row, now)
         for fill in fills:
             self._notifier.alert(Alert("fill", f"Filled {fill.side.upper()} {fill.quantity:.6g} {fill.symbol} at "
@@ -136,26 +138,28 @@ class Executor:
             if row is not None:
                 row.attempts += 1
 
-    def _rejected(self, proposal_id: int, request: OrderRequest, reason: str) -> Execution:
+    def _rejected(self, proposal_id: int | None, request: OrderRequest, reason: str) -> Execution:
         now = self._clock()
         with self._sessions.begin() as session:
             row = session.scalar(select(OrderRow).where(OrderRow.client_order_id == request.client_order_id))
             assert row is not None
             row.status, row.error, row.updated_at = "rejected", reason, now
             audit.append(session, "broker", "order.rejected", {"client_order_id": request.client_order_id, "reason": reason}, now)
-            transition(session.get_one(ProposalRow, proposal_id), ProposalStatus.FAILED, "broker", now, reason)
+            if proposal_id is not None:
+                transition(session.get_one(ProposalRow, proposal_id), ProposalStatus.FAILED, "broker", now, reason)
         self._notifier.alert(Alert("error", f"Order {request.client_order_id} for {request.symbol} was rejected: {reason}",
                                    f"rejected:{request.client_order_id}"))
         return Execution("REJECTED_BY_BROKER", f"The broker rejected the order: {reason}")
 
-    def _uncertain(self, proposal_id: int, request: OrderRequest, reason: str) -> Execution:
+    def _uncertain(self, proposal_id: int | None, request: OrderRequest, reason: str) -> Execution:
         now = self._clock()
         with self._sessions.begin() as session:
             row = session.scalar(select(OrderRow).where(OrderRow.client_order_id == request.client_order_id))
             assert row is not None
             row.error, row.updated_at = reason, now
             audit.append(session, "broker", "order.uncertain", {"client_order_id": request.client_order_id, "reason": reason}, now)
-        text = (f"Order {request.client_order_id} for proposal #{proposal_id} could not be confirmed ({reason}). "
+        subject = f"proposal #{proposal_id}" if proposal_id is not None else f"the {request.symbol} exit"
+        text = (f"Order {request.client_order_id} for {subject} could not be confirmed ({reason}). "
                 "It will not be sent again; reconciliation will look it up and report what the broker has.")
         self._notifier.alert(Alert("error", text, f"uncertain:{request.client_order_id}"))
         return Execution("SUBMIT_UNCERTAIN", text)

@@ -76,12 +76,14 @@ class Reconciler:
         return checked, updated, differences
 
     def _orders_to_check(self) -> list[tuple[int, str, int | None, str, datetime]]:
-        """Entry orders still open on our side, or whose bracket legs are (the legs come nested)."""
+        """Our orders still open (entries and exits), or whose bracket legs are (the legs come nested). Only an
+        entry's proposal is passed on: it follows its order; an exit moves no proposal."""
         with self._sessions() as session:
             open_rows = ledger.open_orders(session)
-            parents = {r.parent_id for r in open_rows if r.parent_id is not None} | {r.id for r in open_rows if r.role == "entry"}
+            parents = {r.parent_id for r in open_rows if r.parent_id is not None} | {r.id for r in open_rows if r.parent_id is None}
             rows = session.scalars(select(OrderRow).where(OrderRow.id.in_(parents), OrderRow.broker == self._broker.name))
-            return [(r.id, r.client_order_id, r.proposal_id, r.status, r.created_at) for r in rows]
+            return [(r.id, r.client_order_id, r.proposal_id if r.role == "entry" else None, r.status, r.created_at)
+                    for r in rows]
 
     def _changed(self, row_id: int, found: BrokerOrder) -> bool:
         with self._sessions() as session:
