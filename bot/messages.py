@@ -15,14 +15,17 @@ from bot.message_model import Doc, Line, Section, Span, Tone, bold, italic, line
 from intelligence.digest import DigestItem, Story
 from intelligence.types import Direction
 from service.chat_ops import DigestSnapshot, SignalView, SubscriptionView
-from service.operator import ActionResult, StateChange, StatusReport
+from service.operator import ActionResult, FlattenResult, StateChange, StatusReport
 from service.account import PositionLine
 from service.proposal_card import ProposalCard
 from service.commands import Help, Intro
-from service.results import FullDigest, NoDigest, Orders, Positions, Proposals, Signals, Unsubscribed
+from service.results import (
+    FullDigest, NoDigest, Orders, Performance, Positions, Proposals, Signals, Trades, Unsubscribed,
+)
 from trading.alerts import Alert
 from trading.proposal_builder import OutcomeCode, ProposalOutcome
-from trading.views import OrderView, PnlView, ProposalView, ReconcileView
+from trading.state import TradingState
+from trading.views import DailyView, OrderView, PnlView, ProfitView, ProposalView, ReconcileView, TradeView
 
 _DIRECTION = {Direction.BUY: "BUY", Direction.SELL: "SELL", Direction.HOLD: "hold"}
 _ALERTS: dict[str, tuple[str, Tone]] = {
@@ -33,6 +36,7 @@ _ALERTS: dict[str, tuple[str, Tone]] = {
     "error": ("Error", "bad"),
     "reconciliation": ("Reconciliation", "warn"),
     "outage": ("Channel outage", "warn"),
+    "exit": ("Position closed", "info"),
 }
 
 
@@ -155,6 +159,12 @@ def outcome_line(outcome: ProposalOutcome) -> Line:
                                    "waiting for an operator: no new proposal this cycle.",
         OutcomeCode.TOO_WEAK: f"The {outcome.symbol} signal is too weak to size: no trade proposed.",
         OutcomeCode.PROPOSED: f"Proposal #{outcome.id} made this cycle.",
+        OutcomeCode.IN_FLIGHT: f"An order for {(outcome.side or '').upper()} {outcome.symbol} is already on its way"
+                               + (f" (proposal #{outcome.id})" if outcome.id else "") + ": no new proposal this cycle.",
+        OutcomeCode.HOLDING: f"A {'long' if outcome.side == 'buy' else 'short'} {outcome.symbol} position is already "
+                             "open: no new proposal for it.",
+        OutcomeCode.ALREADY_PROPOSED: f"This {(outcome.side or '').upper()} {outcome.symbol} signal was already "
+                                      f"proposed (#{outcome.id}) and is not offered again.",
     }
     return line(texts[outcome.code])
 
@@ -346,11 +356,25 @@ def action_doc(result: ActionResult) -> Doc:
     return Doc(title, tuple(sections), tone)
 
 
+def _positions_after(change: StateChange) -> str:
+    """What the state does to open positions, in one line."""
+    brackets = (f"{change.protected} open bracket(s) stay live at the broker: stops and targets still close positions"
+                if change.protected else "No bracket is open at the broker")
+    if change.after is TradingState.HALTED:
+        horizon = "; horizon exits wait for /resume" if change.horizon_exit else ""
+        return f"{brackets}{horizon}; /close and /flatten still work."
+    if change.after is TradingState.REDUCING:
+        horizon = ", horizon exits" if change.horizon_exit else ""
+        return f"No new positions. {brackets}; exits go on (brackets{horizon}, /close, /flatten)."
+    return f"{brackets}."
+
+
 @doc_for.register
 def state_change_doc(change: StateChange) -> Doc:
+    after = (section(None, line(_positions_after(change))),)
     if change.changed:
-        return Doc(f"Trading state: {change.before.value} -> {change.after.value}", tone="warn")
-    return Doc(f"Trading state was already {change.after.value}.")
+        return Doc(f"Trading state: {change.before.value} -> {change.after.value}", after, tone="warn")
+    return Doc(f"Trading state was already {change.after.value}.", after)
 
 
 # --- the account ---
@@ -387,7 +411,7 @@ def pnl_doc(pnl: PnlView) -> Doc:
     lines = [
         line("Equity ", bold(_money(pnl.equity)), f", cash {_money(pnl.cash)}"),
         line(f"Today {pnl.day_pnl:+,.2f} ({pnl.day_pnl_pct:+.2%}) from {_money(pnl.day_start_equity)}"),
-        line(f"Realised {pnl.realized_pnl:+,.2f}, unrealised {pnl.unrealized_pnl:+,.2f}, fees {_money(pnl.fees)}"),
+        line(f"Realised {pnl.realized_pnl:+,.2f} after fees ({_money(pnl.fees)} paid), unrealised {pnl.unrealized_pnl:+,.2f}"),
         line(f"Drawdown {pnl.drawdown_pct:.2%} below the peak of {_money(pnl.peak_equity)}; gross exposure {_money(pnl.gross_exposure)}"),
         line(f"Broker {pnl.broker}, market time {when(pnl.market_time)}"),
     ]
@@ -397,7 +421,8 @@ def pnl_doc(pnl: PnlView) -> Doc:
     return Doc("Profit and loss", (section(None, *lines),), "warn" if pnl.stale else "info")
 
 
-ORDER_ROLES = {"entry": "entry", "take_profit": "take-profit (bracket)", "stop_loss": "stop-loss (bracket)"}
+ORDER_ROLES = {"entry": "entry", "take_profit": "take-profit (bracket)", "stop_loss": "stop-loss (bracket)",
+               "close": "close by an operator", "flatten": "close (flatten)", "horizon_exit": "close at the signal's horizon"}
 ORDER_STATES = {"pending_submit": "being sent", "new": "open", "partially_filled": "partly filled", "held": "held",
                 "filled": "filled", "canceled": "cancelled", "expired": "expired", "rejected": "rejected",
                 "failed": "failed"}
@@ -439,8 +464,9 @@ def signals_doc(signals: Signals) -> Doc:
         return Doc("No BUY or SELL signals yet.")
     lines = []
     for s in signals.items:
+        seen = f", seen {s.seen} times since {when(s.first_seen)}" if s.seen > 1 else ""
         lines.append(line(bold(f"{s.symbol} {_DIRECTION[s.direction]}"),
-                          f"  {_chance(s.probability)}, as of {when(s.as_of)}  ", _codes(s.reason_codes)))
+                          f"  {_chance(s.probability)}, as of {when(s.as_of)}{seen}  ", _codes(s.reason_codes)))
         lines.append(line(s.evidence))
     return Doc("Recent signals", (section(None, *lines),))
 
@@ -511,3 +537,87 @@ def info_doc(title: str, *lines: str) -> Doc:
 
 
 doc_for.register(WeeklySummary, weekly_doc)
+
+
+# --- exits and the everyday trade reports (trading/exits.py, trading/trade_reports.py) ---
+
+_EXITS = {"take_profit": "take-profit", "stop_loss": "stop-loss", "close": "closed by an operator",
+          "flatten": "flattened", "horizon_exit": "horizon exit", "entry": "an opposite proposal", "open": "open"}
+
+
+@doc_for.register
+def flatten_doc(result: FlattenResult) -> Doc:
+    doc = action_doc(result)
+    closes = [line(bold(f"{c.symbol} {c.side} {c.quantity:.6g}"),
+                   f": {c.status or 'to close'}" + (f" at {c.fill_price:,.6g}" if c.fill_price is not None else "")
+                   + (f", realised {c.realized_pnl:+,.2f} after fees" if c.realized_pnl is not None else ""))
+              for c in result.closes]
+    return Doc(doc.title, doc.sections + ((section(None, *closes),) if closes else ()), doc.tone)
+
+
+def _pnl(value: float) -> str:
+    return f"{value:+,.2f}"
+
+
+def _duration(hours: float) -> str:
+    return f"{hours * 60:.0f} minutes" if hours < 1 else f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def _trade_line(t: TradeView) -> Line:
+    head = bold(f"{t.number}. {t.symbol} {t.side} {t.quantity:.6g}")
+    opened = f" in {when(t.opened_at)} at {t.entry_price:,.6g}"
+    if t.closed_at is None:
+        held = f", still open ({abs(t.open_quantity):.6g})" if abs(t.open_quantity) != t.quantity else ", still open"
+        return line(head, opened, held, f"; realised {_pnl(t.realized_pnl)} after fees so far")
+    out = f", out {when(t.closed_at)} at {t.exit_price:,.6g} ({_EXITS.get(t.exit, t.exit)})" if t.exit_price else ""
+    return line(head, opened, out, "; ", bold(_pnl(t.realized_pnl)), f" after fees ({t.return_pct:+.2%})")
+
+
+@doc_for.register
+def trades_doc(trades: Trades) -> Doc:
+    if not trades.items:
+        return Doc("No trades yet.")
+    total = sum(t.realized_pnl for t in trades.items)
+    return Doc("Trades, newest first", (section(None, *(_trade_line(t) for t in trades.items)),
+                                        section(None, line(f"Realised P&L of these: {_pnl(total)} after fees."))))
+
+
+@doc_for.register
+def profit_doc(p: ProfitView) -> Doc:
+    if not p.trades:
+        return Doc("No trades yet.", (section(None, line(f"Broker {p.broker}.")),))
+    rate = f"{p.win_rate:.0%} won ({p.winners} of {p.closed})" if p.win_rate is not None else "none closed yet"
+    lines = [
+        line("Realised P&L ", bold(_pnl(p.realized_pnl)), f" after {_money(p.fees)} in fees (as /pnl)"),
+        line(f"Closed trades: {p.closed} of {p.trades}, {rate}; their P&L {_pnl(p.closed_pnl)}"),
+    ]
+    if p.best is not None and p.worst is not None:
+        lines.append(line(f"Best: {p.best.symbol} {_pnl(p.best.realized_pnl)} ({p.best.return_pct:+.2%}); "
+                          f"worst: {p.worst.symbol} {_pnl(p.worst.realized_pnl)} ({p.worst.return_pct:+.2%})"))
+    if p.avg_hours is not None:
+        lines.append(line(f"A closed trade was open {_duration(p.avg_hours)} on average"))
+    lines.append(line(f"First trade {when(p.first_opened)}, latest {when(p.last_opened)}; broker {p.broker}"))
+    return Doc("Profit", (section(None, *lines),), "good" if p.realized_pnl > 0 else "info")
+
+
+@doc_for.register
+def performance_doc(performance: Performance) -> Doc:
+    if not performance.items:
+        return Doc("No trades yet.")
+    lines = [line(bold(f"{n}. {r.symbol} {_pnl(r.realized_pnl)}"),
+                  f" after fees, {r.trades} trade(s)" + (f", {r.winners} of {r.closed} closed won" if r.closed else ", none closed")
+                  + (f", {r.return_pct:+.2%} summed" if r.closed else ""))
+             for n, r in enumerate(performance.items, start=1)]
+    return Doc("Performance per asset", (section(None, *lines),))
+
+
+@doc_for.register
+def daily_doc(d: DailyView) -> Doc:
+    lines = [line(bold(day.day), f"  {_pnl(day.realized_pnl)}",
+                  f", {day.trades_closed} trade(s) closed" if day.trades_closed else "",
+                  f", {day.fills} fill(s)" if day.fills else ", no fills",
+                  f", equity {_money(day.equity_end)}" if day.equity_end is not None else "")
+             for day in d.days]
+    lines.append(line(f"Realised over these {len(d.days)} days: {_pnl(d.realized_pnl)} after fees "
+                      f"(UTC days of the {d.broker} market clock)."))
+    return Doc(f"Daily P&L to {d.market_today}", (section(None, *lines),))

@@ -13,7 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from cli.support import SHELL_ACTOR, jsonable, print_json
-from service.commands import Arg, CommandSpec, for_channel, parse_count, parse_id
+from service.commands import Arg, CommandSpec, for_channel, parse_count, parse_id, parse_symbol
 
 if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
     from config import Settings
@@ -39,7 +39,8 @@ def _add_argument(parser: argparse.ArgumentParser, arg: Arg) -> None:
     elif arg.kind == "words":
         parser.add_argument(arg.name, nargs="*", help=arg.help)
     else:
-        parser.add_argument(arg.name, type=_typed(parse_id) if arg.kind == "id" else str,
+        parse = {"id": parse_id, "symbol": parse_symbol}.get(arg.kind, str)
+        parser.add_argument(arg.name, type=_typed(parse),
                             help=arg.help.replace("%", "%%"), nargs=None if arg.required else "?")
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from intelligence.digest import Digest, digest_item, rank_signals
 from intelligence.types import Direction
@@ -22,7 +22,7 @@ from storage.statements import rows_changed
 from storage.models import ProposalRow, Run, SignalRow
 from service.commands import Role, UsageError
 from trading import audit
-from trading.proposal_builder import ProposalOutcome
+from trading.proposal_builder import ProposalOutcome, SinceLast, changes_since_last
 from service.proposal_card import ProposalCard, build_cards
 from trading.views import ProposalView
 
@@ -142,23 +142,30 @@ class SignalView:
     conviction: float
     reason_codes: tuple[str, ...]
     evidence: str
+    seen: int = 1  # cycles that made this same signal (storage/signal_keys.py): one row for all of them
+    first_seen: datetime | None = None  # as-of of the first of them
 
     @property
     def actionable(self) -> bool:  # what rank_signals orders by, as on intelligence.signal.Signal
         return self.direction is not Direction.HOLD
 
 
-def _signal_view(row: SignalRow) -> SignalView:
+def _signal_view(row: SignalRow, seen: int = 1, first_seen: datetime | None = None) -> SignalView:
     return SignalView(row.id, row.run_id, row.symbol, row.as_of, Direction(row.direction), row.probability,
-                      row.conviction, tuple(row.reason_codes), row.evidence)
+                      row.conviction, tuple(row.reason_codes), row.evidence, seen, first_seen or row.as_of)
 
 
 def recent_signals(sessions: Sessions, limit: int) -> list[SignalView]:
-    """The newest BUY/SELL signals, newest first."""
-    query = (select(SignalRow).where(SignalRow.direction != Direction.HOLD.value)
-             .order_by(SignalRow.id.desc()).limit(limit))
+    """The newest distinct BUY/SELL signals, newest first: a signal repeated by later cycles on the same story
+    is one row (its latest numbers) that says how often it was seen and since when."""
+    groups = (select(SignalRow.fingerprint, func.max(SignalRow.id).label("last"), func.count().label("seen"),
+                     func.min(SignalRow.as_of).label("first"))
+              .where(SignalRow.direction != Direction.HOLD.value)
+              .group_by(SignalRow.fingerprint).order_by(func.max(SignalRow.id).desc()).limit(limit))
     with sessions() as session:
-        return [_signal_view(r) for r in session.scalars(query)]
+        found = session.execute(groups).all()
+        rows = {r.id: r for r in session.scalars(select(SignalRow).where(SignalRow.id.in_([g.last for g in found])))}
+        return [_signal_view(rows[g.last], g.seen, g.first) for g in found]
 
 
 def run_signals(sessions: Sessions, run_id: int) -> list[SignalView]:
@@ -172,6 +179,7 @@ class DigestSnapshot:
     digest: Digest
     proposal: ProposalCard | None  # the run's trade proposal, as it stands now
     outcome: ProposalOutcome | None = None  # why the run proposed or did not (known to the run itself)
+    since_last: SinceLast | None = None  # what changed since the proposal before the run's, on the same asset
 
 
 def run_digest(sessions: Sessions, run_id: int, take_profit_ratio: float, fallback_equity: float | None,
@@ -192,7 +200,8 @@ def run_digest(sessions: Sessions, run_id: int, take_profit_ratio: float, fallba
             select(ProposalRow).where(ProposalRow.signal_id.in_(list(by_id))).order_by(ProposalRow.id.desc())).first()
         card = build_cards(session, [proposal], take_profit_ratio, fallback_equity)[0] if proposal is not None else None
         digest = Digest(run.as_of, run.sentiment_backend, run.headline_count, items, tuple(run.problems), as_of_basis)
-        return DigestSnapshot(run.id, digest, card, outcome)
+        since = changes_since_last(session, proposal.id) if proposal is not None else None
+        return DigestSnapshot(run.id, digest, card, outcome, since)
 
 
 def latest_digest(sessions: Sessions, take_profit_ratio: float, fallback_equity: float | None) -> DigestSnapshot | None:

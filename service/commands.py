@@ -41,8 +41,9 @@ class UsageError(ValueError):
 
 Channel = Literal["chat", "shell"]
 # id: a proposal id in ASCII digits; word: one token; words: the rest; flag: a word that is its own
-# name ("all"); count: a small positive whole number.
-ArgKind = Literal["id", "word", "words", "flag", "count"]
+# name ("all"); count: a small positive whole number; symbol: an asset's ticker (ETH, SPY).
+ArgKind = Literal["id", "word", "words", "flag", "count", "symbol"]
+MAX_SYMBOL = 16
 MAX_ID_DIGITS = 18  # every id fits a signed 64-bit column
 MAX_COUNT = 1000
 
@@ -111,6 +112,17 @@ def parse_count(text: str) -> int:
     return int(text)
 
 
+def parse_symbol(text: str) -> str:
+    """An asset's symbol as typed (eth, $ETH, ETH): upper case; letters, digits, '.' and '-' only."""
+    symbol = text.removeprefix("$").upper()
+    if not symbol or len(symbol) > MAX_SYMBOL or not symbol.isascii() or not all(c.isalnum() or c in ".-" for c in symbol):
+        raise ValueError(f"{text[:40]!r} is not an asset symbol (such as ETH or SPY)")
+    return symbol
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {"id": parse_id, "count": parse_count, "symbol": parse_symbol}
+
+
 def parse_words(spec: CommandSpec, words: Sequence[str], prefix: str = "/") -> dict[str, Any]:
     """Chat words into the spec's arguments; UsageError with the usage and an example when they do not fit."""
     usage = f"Usage: {spec.usage(prefix)}" + (f", e.g. {spec.example(prefix)}" if spec.example(prefix) != f"{prefix}{spec.name}" else "")
@@ -134,7 +146,7 @@ def parse_words(spec: CommandSpec, words: Sequence[str], prefix: str = "/") -> d
             continue
         token = rest.pop(0)
         try:
-            args[arg.name] = parse_id(token) if arg.kind == "id" else parse_count(token) if arg.kind == "count" else token
+            args[arg.name] = _PARSERS[arg.kind](token) if arg.kind in _PARSERS else token
         except ValueError as exc:
             raise UsageError(f"{exc}. {usage}") from None
     if rest:
@@ -279,10 +291,43 @@ def _reconcile(s: OperatorService, c: Call) -> Any:
     return s.reconcile()
 
 
+def _close(s: OperatorService, c: Call) -> Any:
+    return s.close(c.args["symbol"], c.actor, confirm=c.confirm)
+
+
+def _keep(s: OperatorService, c: Call) -> Any:
+    return s.keep(c.args["symbol"], c.actor, keep=not c.args.get("off"))
+
+
+def _flatten(s: OperatorService, c: Call) -> Any:
+    return s.flatten(c.actor, confirm=c.confirm)
+
+
+def _daily(s: OperatorService, c: Call) -> Any:
+    return s.daily(c.args.get("days") or 7)
+
+
+def _profit(s: OperatorService, c: Call) -> Any:
+    return s.profit()
+
+
+def _performance(s: OperatorService, c: Call) -> Any:
+    from service.results import Performance
+
+    return Performance(tuple(s.performance()))
+
+
+def _trades(s: OperatorService, c: Call) -> Any:
+    from service.results import Trades
+
+    return Trades(tuple(s.trades(c.args.get("limit") or 10)))
+
+
 _R = Role
 _CHAT: frozenset[Channel] = frozenset({"chat"})
 _SHELL: frozenset[Channel] = frozenset({"shell"})
 _ID = Arg("id", "id", "proposal id", example="12")
+_SYMBOL = Arg("symbol", "symbol", "the asset, e.g. ETH", example="ETH")
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", "introduce the bot and show your user id", _R.STRANGER, _intro, channels=_CHAT, reads_only=True),
     CommandSpec("help", "the commands you may use", _R.STRANGER, _help, channels=_CHAT, reads_only=True),
@@ -319,5 +364,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 slow=True, button=True, confirmable=True),
     CommandSpec("reconcile", "compare the broker's orders and positions with the store; exit 1 on differences",
                 _R.OPERATOR, _reconcile, channels=_SHELL, slow=True),
+    # Exits (trading/exits.py): they change the account, so none is reads_only; each asks the broker.
+    CommandSpec("close", "close an open position at market, cancelling its bracket (asks to confirm)", _R.OPERATOR,
+                _close, (_SYMBOL,), slow=True, button=True, confirmable=True),
+    CommandSpec("keep", "keep a position past its signal's horizon (off: close it there again)", _R.OPERATOR, _keep,
+                (_SYMBOL, Arg("off", "flag", "close it at its horizon again", required=False, default=False)),
+                slow=True, button=True),
+    CommandSpec("flatten", "close every open position at market (asks to confirm)", _R.OPERATOR, _flatten,
+                slow=True, button=True, confirmable=True),
+    # The everyday reports (trading/trade_reports.py): realised P&L after fees, as /pnl has it. They sync
+    # open orders with the broker first, so they are not reads_only.
+    CommandSpec("daily", "realised P&L per market day", _R.OPERATOR, _daily,
+                (Arg("days", "count", "how many days (default 7)", required=False, default=7),), slow=True),
+    CommandSpec("profit", "closed trades, win rate, realised P&L, best and worst trade", _R.OPERATOR, _profit, slow=True),
+    CommandSpec("performance", "realised P&L per asset", _R.OPERATOR, _performance, slow=True),
+    CommandSpec("trades", "trade history: entries and exits with times, prices and P&L, newest first", _R.OPERATOR,
+                _trades, (Arg("limit", "count", "how many (default 10)", required=False, default=10),), slow=True),
 )
 COMMANDS_BY_NAME: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}

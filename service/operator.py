@@ -19,13 +19,16 @@ from storage.models import ProposalRow, Run
 from trading.proposals import ProposalStatus, is_expired, transition
 from trading.monitor import halted_by_guard
 from trading.state import TradingState, read_state, write_state
-from trading.views import OrderView, PnlView, PositionView, ProposalView, ReconcileView, proposal_view
+from trading.views import (
+    CloseView, HeldView, OrderView, PnlView, PositionView, ProposalView, ReconcileView, proposal_view,
+)
 
 if TYPE_CHECKING:
     from eval.summary import WeeklySummary
     from pipeline.cycle import CycleReport
     from providers.circuit import BreakerSnapshot
     from trading.desk import DeskResult, TickReport, TradingDesk
+    from trading.views import DailyView, PerformanceRow, ProfitView, TradeView
 
 Clock = Callable[[], datetime]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,13 +49,14 @@ class ServiceConfig:
     eval_runs_dir: Path
     take_profit_ratio: float  # where the bracket's target sits, for the proposal card
     starting_equity: float  # the simulated account's, until the broker has been asked
+    horizon_exit: bool = True  # whether positions close at their signal's horizon (TB_HORIZON_EXIT)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
         return cls(settings.trading_mode, settings.sentiment_backend, settings.chat_read_cache_seconds,
                    settings.digest_time, settings.digest_timezone, settings.alert_conviction,
                    settings.breaker_cooldown_seconds, settings.bars_dir, settings.eval_runs_dir,
-                   settings.take_profit_ratio, settings.sim_equity)
+                   settings.take_profit_ratio, settings.sim_equity, settings.horizon_exit)
 
 
 def _changes(method: F) -> F:
@@ -98,9 +102,29 @@ class ActionResult:
 
 
 @dataclass(frozen=True)
+class CloseResult(ActionResult):
+    """/close: an action like /approve (it may ask to confirm), with what it closed."""
+
+    close: CloseView | None = None
+
+
+@dataclass(frozen=True)
+class FlattenResult(ActionResult):
+    closes: tuple[CloseView, ...] = ()  # each position: what would be closed, or what was
+
+
+@dataclass(frozen=True)
+class KeepResult(ActionResult):
+    position: HeldView | None = None
+
+
+@dataclass(frozen=True)
 class StateChange:
     before: TradingState
     after: TradingState
+    # What the change does to open positions, from the store (no broker call: a pause must work when it is down):
+    protected: int = 0  # positions whose bracket (stop-loss and take-profit) stays live at the broker
+    horizon_exit: bool = True  # whether positions close at their signal's horizon (TB_HORIZON_EXIT)
 
     @property
     def changed(self) -> bool:
@@ -210,13 +234,16 @@ class OperatorService:
     def _set_state(self, state: TradingState, actor: str, kind: str) -> StateChange:
         from trading import audit
 
+        from trading.ledger import open_orders
+
         now = self._clock()
         with self._sessions.begin() as session:
             before = read_state(session).state
             if before is not state:
                 write_state(session, state, actor, now)
                 audit.append(session, actor, kind, {"from": before.value}, now)
-        return StateChange(before, state)
+            protected = len({r.parent_id for r in open_orders(session) if r.role in ("take_profit", "stop_loss")})
+        return StateChange(before, state, protected, self._config.horizon_exit)
 
     def pause(self, actor: str) -> StateChange:
         return self._set_state(TradingState.HALTED, actor, "trading.pause")
@@ -275,6 +302,55 @@ class OperatorService:
         """REDUCING: only orders that shrink an open position pass the guards; no new risk."""
         return self._set_state(TradingState.REDUCING, actor, "trading.reduce")
 
+    # --- exits and the everyday reports (trading/exits.py, trading/trade_reports.py) ---
+
+    @_changes
+    def close(self, symbol: str, actor: str, confirm: bool = False) -> CloseResult:
+        """Close the whole `symbol` position at market after cancelling its bracket: CONFIRM_CLOSE (needs_confirmation)
+        until confirm=True; ALREADY_CLOSING / ALREADY_CLOSED are ok and send nothing; NO_POSITION, GUARD_* refuse."""
+        r = self.trading_desk().exits.close(symbol, actor, "close", confirm)
+        return CloseResult(r.ok, r.code, r.message, None, r.needs_confirmation, close=r.close)
+
+    @_changes
+    def flatten(self, actor: str, confirm: bool = False) -> FlattenResult:
+        """Close every open position (CONFIRM_FLATTEN first); open entries are cancelled too."""
+        r, closes = self.trading_desk().exits.flatten(actor, confirm)
+        return FlattenResult(r.ok, r.code, r.message, None, r.needs_confirmation, closes=closes)
+
+    @_changes
+    def keep(self, symbol: str, actor: str, keep: bool = True) -> KeepResult:
+        """Keep `symbol` open past its signal's horizon (keep=False: close it there again)."""
+        r, held = self.trading_desk().exits.keep(symbol, actor, keep)
+        return KeepResult(r.ok, r.code, r.message, None, r.needs_confirmation, position=held)
+
+    def held(self) -> list[HeldView]:
+        """Our open positions with their signal's horizon and whether they are kept past it."""
+        return self.trading_desk().exits.held()
+
+    def trades(self, limit: int = 10) -> "list[TradeView]":
+        from trading.trade_reports import recent_trades
+
+        return recent_trades(self.trading_desk().trade_book(), limit)
+
+    def profit(self) -> "ProfitView":
+        from trading.trade_reports import profit
+
+        desk = self.trading_desk()
+        return profit(desk.trade_book(), desk.broker.name)
+
+    def performance(self) -> "list[PerformanceRow]":
+        from trading.trade_reports import performance
+
+        return performance(self.trading_desk().trade_book())
+
+    def daily(self, days: int = 7) -> "DailyView":
+        from trading.trade_reports import daily
+
+        desk = self.trading_desk()
+        book = desk.trade_book()
+        with self._sessions() as session:
+            return daily(session, book, desk.broker.name, desk.broker.market_time(), days)
+
     @_changes
     def trading_tick(self) -> "TickReport":
         """The periodic work for `serve` (every minute or so): expire, sync orders, watch the account,
@@ -323,7 +399,7 @@ class OperatorService:
         snapshot = chat_ops.run_digest(self._sessions, report.run_id, self._config.take_profit_ratio,
                                        self._config.starting_equity, report.digest.as_of_basis, report.proposal)
         return snapshot if snapshot is not None else chat_ops.DigestSnapshot(report.run_id, report.digest, None,
-                                                                              report.proposal)
+                                                                              report.proposal, report.proposal.since_last)
 
     def recent_signals(self, limit: int = 10) -> list[chat_ops.SignalView]:
         return list(self._reads.get(("signals", limit), lambda: tuple(chat_ops.recent_signals(self._sessions, limit))))

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from service.chat_ops import SignalView
     from service.proposal_card import ProposalCard
     from service.account import PositionLine
-    from trading.views import OrderView
+    from trading.views import OrderView, PerformanceRow, TradeView
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,13 @@ class Orders:
 @dataclass(frozen=True)
 class Unsubscribed:
     was_subscribed: bool
+
+
+@dataclass(frozen=True)
+class Trades:
+    items: tuple[TradeView, ...]  # newest first
+
+
+@dataclass(frozen=True)
+class Performance:
+    items: tuple[PerformanceRow, ...]  # best realised P&L first

@@ -3,6 +3,11 @@ lookup GET /v2/assets/{symbol} among them), with fault injection: 5xx and 429 an
 the order was accepted, partial fills and rejections. Shapes follow alpaca-py's models
 (alpaca/trading/models.py) and Alpaca's error bodies ({"code": ..., "message": ...}). Runs aiohttp.web
 on 127.0.0.1 in a thread of its own.
+
+Like Alpaca, open orders hold the quantity they would sell (or buy back): an order against a position
+larger than what is not held for other orders is refused with 403 "insufficient qty available", and a
+cancel is asynchronous (the order is pending_cancel, still holding its quantity, for `cancel_reads`
+more reads of it). Cancelling a bracket's parent cancels its legs; a leg can be cancelled on its own.
 """
 from __future__ import annotations
 
@@ -49,8 +54,10 @@ class FakeAlpaca:
         "GME": {"name": "GameStop Corp. Class A Common Stock", "exchange": "NYSE", "fractionable": True},
         "AAPL": {"name": "Apple Inc. Common Stock", "exchange": "NASDAQ", "fractionable": True},
     })
+    cancel_reads: int = 1  # how many reads of a cancelled order still find it pending_cancel
 
     def __post_init__(self) -> None:
+        self._cancel_reads_left: dict[str, int] = {}  # order id -> reads before its cancel takes effect
         self._lock = threading.Lock()
         self._server = LoopbackServer(self._dispatch)
 
@@ -123,10 +130,13 @@ class FakeAlpaca:
                 found = self.orders_for(request.query.get("client_order_id", ""))
                 if not found:
                     return _error(404, 40410000, "order not found")
+                self._settle_cancels(found[0])
                 return web.json_response(found[0])
             if method == "GET" and path == "/v2/orders":
                 status = request.query.get("status", "open")
-                chosen = [o for o in self.orders if status == "all" or (o["status"] in ("new", "partially_filled", "accepted", "held")) == (status == "open")]
+                for order in self.orders:
+                    self._settle_cancels(order)
+                chosen = [o for o in self.orders if status == "all" or (o["status"] in _OPEN) == (status == "open")]
                 return web.json_response(chosen)
             if method == "DELETE" and path.startswith("/v2/orders/"):
                 return self._cancel(path.rsplit("/", 1)[1])
@@ -152,6 +162,11 @@ class FakeAlpaca:
         held = self.positions.get(symbol.replace("/", ""), {"qty": 0.0})["qty"]
         if crypto and side == "sell" and qty > held:
             return _error(403, 40310000, f"insufficient balance for {symbol.split('/')[0]} (requested: {qty:g}, available: {held:g})")
+        against = held if side == "sell" else -held  # the part of this order that closes a position
+        if against > 0:
+            available = against - self.held_for_orders(symbol, side)
+            if available < min(qty, against) - 1e-9:
+                return _error(403, 40310000, f"insufficient qty available for order (requested: {qty:g}, available: {max(available, 0):g})")
         order = self._order(body, symbol, qty, side, crypto)
         self.orders.append(order)
         if self.fill_mode == "fill":
@@ -195,10 +210,52 @@ class FakeAlpaca:
             position["qty"] += signed
         self.cash -= signed * price
 
+    def _settle_cancels(self, order: dict[str, Any]) -> None:
+        """A cancel takes effect after `cancel_reads` more reads of the order."""
+        for candidate in (order, *(order.get("legs") or ())):
+            if candidate["status"] != "pending_cancel":
+                continue
+            left = self._cancel_reads_left.get(candidate["id"], 0)
+            if left > 0:
+                self._cancel_reads_left[candidate["id"]] = left - 1
+            else:
+                candidate["status"], candidate["canceled_at"] = "canceled", _now()
+
+    def held_for_orders(self, symbol: str, side: str) -> float:
+        """Quantity that open `side` orders on `symbol` hold: a bracket's two exits hold it once (one cancels other)."""
+        total = 0.0
+        for order in self.orders:
+            if order["symbol"] != symbol:
+                continue
+            if order["side"] == side and order["status"] in _OPEN:
+                total += float(order["qty"]) - float(order["filled_qty"])
+            legs = [leg for leg in order.get("legs") or () if leg["side"] == side and leg["status"] in _OPEN]
+            if legs:
+                total += max(float(leg["qty"]) for leg in legs)
+        return total
+
+    def fill_leg(self, client_order_id: str, order_type: str, price: float) -> None:
+        """A bracket exit filling at `price` (stop or limit touched); the other leg is cancelled."""
+        with self._lock:
+            [order] = self.orders_for(client_order_id)
+            self.prices[order["symbol"]] = price
+            for leg in order["legs"]:
+                if leg["type"] == order_type:
+                    self._fill(leg, float(leg["qty"]))
+                elif leg["status"] in _OPEN:
+                    leg["status"], leg["canceled_at"] = "canceled", _now()
+
     def _cancel(self, order_id: str) -> web.Response:
         for order in self.orders:
-            if order["id"] == order_id:
-                order["status"], order["canceled_at"] = "canceled", _now()
+            for candidate in (order, *(order.get("legs") or ())):
+                if candidate["id"] != order_id:
+                    continue
+                if candidate["status"] not in _OPEN:
+                    return _error(422, 42210000, f"order is not cancelable (status {candidate['status']})")
+                for target in (candidate, *((order.get("legs") or ()) if candidate is order else ())):
+                    if target["status"] in _OPEN:
+                        target["status"] = "pending_cancel"
+                        self._cancel_reads_left[target["id"]] = self.cancel_reads
                 return web.Response(status=204)
         return _error(404, 40410000, "order not found")
 
@@ -232,6 +289,9 @@ class FakeAlpaca:
                 "market_value": _text(p["qty"] * price), "cost_basis": _text(p["qty"] * p["avg"]),
                 "unrealized_pl": _text((price - p["avg"]) * p["qty"]), "current_price": _text(price),
                 "qty_available": _text(p["qty"])}
+
+
+_OPEN = ("new", "partially_filled", "accepted", "held", "pending_cancel")
 
 
 def _order_json(client_id: str, symbol: str, qty: float, side: str, order_type: str, tif: str, asset_class: str,

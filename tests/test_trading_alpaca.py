@@ -256,3 +256,39 @@ def test_paper_unless_live_is_enabled_twice_and_then_a_banner(fake: FakeAlpaca, 
     assert tracer_bullet.main(["positions"]) == 0
     captured = capsys.readouterr()
     assert "LIVE TRADING" in captured.err and "REAL MONEY" in captured.err and SECRET not in captured.out + captured.err
+
+
+def test_a_close_cancels_the_bracket_waits_for_alpaca_to_release_the_shares_and_sells_once(fake: FakeAlpaca, db_url: str) -> None:
+    world = _alpaca(fake, db_url)
+    pid = _propose(world, symbol="SPY", price=600.0, quantity=5.0, stop_distance=0.01)
+    assert world.service.approve(pid, "alice").ok
+    # Alpaca holds the shares for the bracket's exits: a sell beside them is refused.
+    with pytest.raises(Exception, match="insufficient qty available"):
+        world.desk.broker.submit(OrderRequest("tb-by-hand", "SPY", "sell", 5.0))
+    fake.prices["SPY"] = 603.0
+    done = world.service.close("SPY", "alice", confirm=True)
+    assert done.code == "OK" and done.close is not None and done.close.fill_price == pytest.approx(603.0)
+    deletes = [path for method, path in fake.requests if method == "DELETE"]
+    assert len(deletes) == 2 and all(path.startswith("/v2/orders/") for path in deletes)
+    assert world.sleeps == [0.2]  # the first look still found the legs pending_cancel
+    [close] = [b for b in fake.posted if b["client_order_id"].startswith(_client_id(world, pid).rsplit("-", 1)[0] + "-x")]
+    assert (close["side"], close["qty"], close["type"], close.get("order_class")) == ("sell", 5.0, "market", None)
+    assert fake.positions["SPY"]["qty"] == 0
+    legs = {o.role: o.status for o in world.service.orders() if o.role in ("take_profit", "stop_loss")}
+    assert legs == {"take_profit": "canceled", "stop_loss": "canceled"}
+    assert world.service.close("SPY", "alice", confirm=True).code == "ALREADY_CLOSED"
+    assert world.service.profit().realized_pnl == pytest.approx(5 * 3.0)  # Alpaca reports no per-order fee
+    posts = fake.order_posts()
+    assert world.service.close("SPY", "bob", confirm=True).ok and fake.order_posts() == posts
+
+
+def test_a_position_closed_by_its_stop_at_alpaca_is_not_closed_again(fake: FakeAlpaca, db_url: str) -> None:
+    world = _alpaca(fake, db_url)
+    pid = _propose(world, symbol="SPY", price=600.0, quantity=5.0, stop_distance=0.01)
+    assert world.service.approve(pid, "alice").ok
+    fake.fill_leg(_client_id(world, pid), "stop", 594.0)
+    result = world.service.close("SPY", "alice", confirm=True)
+    assert (result.ok, result.code) == (True, "ALREADY_CLOSED") and "its stop-loss" in result.message
+    assert fake.order_posts() == 1
+    [trade] = world.service.trades()
+    assert trade.exit == "stop_loss" and trade.realized_pnl == pytest.approx(-30.0)

@@ -94,3 +94,51 @@ def test_the_design_contract_in_real_processes(tmp_path: Path) -> None:
     assert {o["proposal_id"] for o in orders} == {pending["id"]}
     verified = cli("audit", "verify")
     assert verified.returncode == 0 and "intact" in verified.stdout
+
+
+def test_close_asks_then_closes_once_and_the_reports_agree(shell, db_url: str) -> None:
+    pid = _proposal(db_url, quantity=0.5)
+    assert shell("approve", str(pid))[0] == 0
+    code, out = shell("close", "eth")
+    assert code == 3 and "Please confirm" in out and "LONG 0.5 ETH" in out and "--confirm" in out
+    code, out = shell("close", "ETH", "--confirm", "--json")
+    closed = json.loads(out)
+    assert code == 0 and closed["code"] == "OK" and closed["close"]["status"] == "filled"
+    assert closed["close"]["client_order_id"].endswith("-1") and "-x" in closed["close"]["client_order_id"]
+    code, out = shell("close", "ETH", "--confirm", "--json")
+    assert code == 0 and json.loads(out)["code"] == "ALREADY_CLOSED"
+    orders = json.loads(shell("orders", "--json")[1])
+    assert [o["role"] for o in orders if o["role"] == "close"] == ["close"]
+
+    realised = json.loads(shell("pnl", "--json")[1])["realized_pnl"]
+    profit = json.loads(shell("profit", "--json")[1])
+    trades = json.loads(shell("trades", "--json")[1])
+    daily = json.loads(shell("daily", "--days", "400", "--json")[1])
+    performance = json.loads(shell("performance", "--json")[1])
+    assert realised < 0 and profit["realized_pnl"] == pytest.approx(realised) and profit["closed"] == 1
+    assert [(t["symbol"], t["exit"]) for t in trades] == [("ETH", "close")]
+    assert trades[0]["realized_pnl"] == pytest.approx(realised) and daily["realized_pnl"] == pytest.approx(realised)
+    assert [(p["symbol"], p["closed"]) for p in performance] == [("ETH", 1)]
+    code, out = shell("trades", "--limit", "5")
+    assert code == 0 and "1. ETH long 0.5" in out and "closed by an operator" in out
+    assert shell("audit", "verify")[0] == 0
+
+
+def test_keep_flatten_and_garbled_symbols_in_the_shell(shell, db_url: str) -> None:
+    pid = _proposal(db_url, quantity=0.5)
+    assert shell("approve", str(pid))[0] == 0
+    code, out = shell("keep", "ETH")
+    assert code == 0 and "stays open past its signal's horizon" in out
+    code, out = shell("keep", "ETH", "--off")
+    assert code == 0 and "closes again at its signal's horizon" in out
+    code, out = shell("flatten")
+    assert code == 3 and "LONG 0.5 ETH" in out
+    code, out = shell("flatten", "--confirm", "--json")
+    assert code == 0 and [c["symbol"] for c in json.loads(out)["closes"]] == ["ETH"]
+    assert json.loads(shell("positions", "--json")[1]) == []
+    code, out = shell("keep", "ETH")
+    assert code == 1 and "no open ETH position" in out
+    for bad in ("ET H", "S&P", "X" * 17):
+        with pytest.raises(SystemExit) as exit_:
+            shell("close", bad)
+        assert exit_.value.code == 2

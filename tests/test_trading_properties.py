@@ -24,6 +24,7 @@ from trading.desk import DeskConfig, TradingDesk
 from trading.factory import build_broker
 from trading.sim_broker import SimBroker
 from trading.state import TradingState, read_state
+from trading.trades import EXIT_ROLES
 
 START = utc(2025, 12, 1)
 WALL = utc(2026, 2, 1, 9)
@@ -149,7 +150,9 @@ def _check_one_order_per_proposal() -> None:
         ours = session.execute(select(OrderRow.proposal_id, func.count()).where(OrderRow.role == "entry")
                                .group_by(OrderRow.proposal_id)).all()
         assert all(count == 1 for _, count in ours)
-        client_ids = [cid for (cid,) in session.execute(select(SimOrderRow.client_order_id).where(SimOrderRow.parent_id.is_(None)))]
+        exits = set(session.scalars(select(OrderRow.client_order_id).where(OrderRow.role.in_(EXIT_ROLES))))  # horizon exits
+        client_ids = [cid for (cid,) in session.execute(select(SimOrderRow.client_order_id).where(SimOrderRow.parent_id.is_(None)))
+                      if cid not in exits]
         assert len(client_ids) == len(set(client_ids)) == len(ours)
         filled = session.scalars(select(ProposalRow.id).where(ProposalRow.status.in_(("filled", "partially_filled", "submitted"))))
         assert set(filled) <= {pid for pid, _ in ours}

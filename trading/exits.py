@@ -31,7 +31,7 @@ from sqlalchemy import select
 from storage.db import Sessions
 from storage.models import ProposalRow, SignalRow, StateRow
 from storage.trading_models import OrderRow
-from trading import audit, context, ledger, market_hours
+from trading import audit, context, ledger, market_hours, reports
 from trading.alerts import Alert, Notifier
 from trading.broker import Broker, BrokerError, BrokerPosition, OrderRejected, OrderRequest
 from trading.executor import Executor
@@ -119,6 +119,10 @@ class Exits:
         if not execution.ok:
             return ExitResult(False, execution.code, f"The close of {symbol} did not go through: {execution.message}", view)
         done = self._result(view, request, execution.order.status if execution.order else None)
+        try:
+            self._position(symbol)
+        except BrokerError as exc:
+            log.warning("positions not mirrored after closing %s: %s", symbol, exc)
         return ExitResult(True, "OK", _closed(done), done)
 
     def _nothing_to_close(self, symbol: str, book: TradeBook) -> ExitResult:
@@ -131,7 +135,11 @@ class Exits:
         return ExitResult(False, "NO_POSITION", f"There is no open {symbol} position at the broker.")
 
     def _position(self, symbol: str) -> BrokerPosition | None:
-        return next((p for p in self._broker.positions() if p.symbol == symbol and p.quantity != 0), None)
+        """The broker's position in `symbol`; every look is mirrored (the cycle reads the mirror: trading/proposal_builder.py)."""
+        positions = tuple(self._broker.positions())
+        with self._sessions.begin() as session:
+            reports.mirror_positions(session, self._broker.name, positions, self._clock())
+        return next((p for p in positions if p.symbol == symbol and p.quantity != 0), None)
 
     def _describe(self, symbol: str, position: BrokerPosition, reason: str, trade: Trade | None) -> CloseView:
         with self._sessions() as session:
@@ -329,7 +337,7 @@ def _what(view: CloseView) -> str:
         parts.append(f"about {view.quantity * view.mark_price:,.0f} USD")
     if view.unrealized_pnl is not None:
         parts.append(f"unrealised {view.unrealized_pnl:+,.2f}")
-    return f"{view.side.upper()} {view.quantity:.8g} {view.symbol}" + (f" ({', '.join(parts)})" if parts else "")
+    return f"{view.side.upper()} {view.quantity:.6g} {view.symbol}" + (f" ({', '.join(parts)})" if parts else "")
 
 
 def _cancels(view: CloseView) -> str:
@@ -337,7 +345,7 @@ def _cancels(view: CloseView) -> str:
 
 
 def _closed(view: CloseView) -> str:
-    head = f"Closed {view.side.upper()} {view.quantity:.8g} {view.symbol}"
+    head = f"Closed {view.side.upper()} {view.quantity:.6g} {view.symbol}"
     if view.fill_price is not None:
         head += f" at {view.fill_price:,.6g}"
     elif view.status:
