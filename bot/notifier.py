@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # eval pulls in numpy and matplotlib; only the type is needed
 
 log = logging.getLogger(__name__)
 # Alerts Discord mirrors (the backup channel sees every one of these, not only on failure).
-MIRRORED = frozenset({"proposal", "fill", "halt", "guard_breach", "error", "reconciliation"})
+MIRRORED = frozenset({"proposal", "fill", "exit", "halt", "guard_breach", "error", "reconciliation"})
 
 
 @dataclass(frozen=True)

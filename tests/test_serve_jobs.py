@@ -50,7 +50,7 @@ def test_the_cycle_job_runs_a_cycle_then_auto_approves_its_proposal_once(databas
     asyncio.run(jobs.cycle_job())
     clock.advance(minutes=15)
     assert context.lease.acquire()  # the heartbeat's renewal meanwhile
-    asyncio.run(jobs.cycle_job())  # the same story again: a new proposal, which the cooldown keeps from trading
+    asyncio.run(jobs.cycle_job())  # the same story again, with its trade open: nothing is offered twice
     with sessions() as session:
         runs = session.scalars(select(Run).order_by(Run.id)).all()
         proposals = session.scalars(select(ProposalRow).order_by(ProposalRow.id)).all()
@@ -58,7 +58,7 @@ def test_the_cycle_job_runs_a_cycle_then_auto_approves_its_proposal_once(databas
         approvers = session.scalars(select(ProposalEventRow.actor).where(ProposalEventRow.to_status == "approved")).all()
     assert [r.status for r in runs] == ["ok", "ok"]
     assert (tmp_path / "artifacts" / f"run-{runs[0].id}.json").is_file()
-    assert [p.status for p in proposals] == ["filled", "proposed"] and approvers == ["auto-approve"]
+    assert [p.status for p in proposals] == ["filled"] and approvers == ["auto-approve"]
     assert [o.proposal_id for o in orders] == [proposals[0].id]
 
 
