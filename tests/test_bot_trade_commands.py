@@ -28,6 +28,11 @@ async def _answer(stack, user: int, starts: str, after: int):
     return found()
 
 
+async def _fills(stack, user: int, after: int, count: int) -> None:
+    """Fill notices come after the answer of the command that raised them (bot/telegram_app.py)."""
+    await stack.telegram.wait_for(lambda: sum(m.text.startswith("Order filled") for m in stack.telegram.to(user)[after:]) >= count)
+
+
 async def _bought(stack, symbol: str = "SOL", price: float = 133.0, quantity: float = 10.0) -> int:
     _, signals = seed_run(stack.sessions, MARKET_TIME, [(symbol, Direction.BUY, 0.56, 0.8)])
     pid = seed_proposal(stack.sessions, signals[0], MARKET_TIME, symbol=symbol, quantity=quantity, price=price)
@@ -35,6 +40,7 @@ async def _bought(stack, symbol: str = "SOL", price: float = 133.0, quantity: fl
     stack.telegram.command(OPERATOR, f"/approve {pid}")
     done = await _answer(stack, OPERATOR, "Done", before)
     assert "approved" in done.text
+    await _fills(stack, OPERATOR, before, 1)
     return pid
 
 
@@ -52,11 +58,15 @@ def test_an_operator_closes_by_button_and_every_report_agrees_with_pnl(tmp_path)
             ask = await _ask(stack, OPERATOR, "/close sol")
             assert ask.text.startswith("Please confirm") and "LONG 10 SOL" in ask.text
             assert "take-profit at" in ask.text and "stop-loss at" in ask.text
-            assert ask.keyboard[0][0]["callback_data"] == "close:SOL:confirm" and ask.keyboard[0][1]["text"] == "Cancel"
+            confirm = ask.keyboard[0][0]["callback_data"]
+            assert confirm.startswith("c:") and ask.keyboard[0][1]["text"] == "Cancel"  # a bound, single-use Confirm
             before = len(stack.telegram.to(OPERATOR))
-            stack.telegram.press(OPERATOR, ask, "close:SOL:confirm")
+            stack.telegram.press(OPERATOR, ask, confirm)
             done = await _answer(stack, OPERATOR, "Done", before)
             assert "Closed LONG 10 SOL at" in done.text and "realised" in done.text
+            await _fills(stack, OPERATOR, before, 1)
+            stack.telegram.press(OPERATOR, ask, confirm)  # the same Confirm again: spent, nothing is sent
+            await stack.telegram.wait_for(lambda: "already used" in stack.telegram.to(OPERATOR)[-1].text)
             again = await _ask(stack, OPERATOR, "/close SOL")
             assert "already closed" in again.text and "Nothing was sent" in again.text
 
@@ -93,11 +103,11 @@ def test_pause_says_what_happens_to_brackets_and_flatten_closes_everything_after
             assert "stays open past its signal's horizon" in kept
             ask = await _ask(stack, OPERATOR, "/flatten")
             assert ask.text.startswith("Please confirm") and "LONG 0.01 BTC" in ask.text and "LONG 10 SOL" in ask.text
-            assert ask.keyboard[0][0]["callback_data"] == "flatten:confirm"
             before = len(stack.telegram.to(OPERATOR))
-            stack.telegram.press(OPERATOR, ask, "flatten:confirm")
+            stack.telegram.press(OPERATOR, ask, ask.keyboard[0][0]["callback_data"])
             done = await _answer(stack, OPERATOR, "Done", before)  # while HALTED: the exit rule lets it through
             assert "Closed 2 position(s)" in done.text and "BTC long 0.01: filled" in done.text
+            await _fills(stack, OPERATOR, before, 2)
             assert "No open positions" in (await _ask(stack, OPERATOR, "/positions")).text
             trades = (await _ask(stack, OPERATOR, "/trades")).text
             assert trades.count("flattened") == 2
