@@ -134,3 +134,34 @@ def test_a_postgresql_server_that_dropped_its_connections_is_used_again(pg_datab
         sessions.kw["bind"].dispose()
     finally:
         pg_databases.drop(url)
+
+
+def test_signals_stored_before_fingerprints_get_the_key_new_ones_get(database_url: str) -> None:
+    from storage.models import SignalRow
+    from storage.signal_keys import signal_fingerprint
+
+    from sqlalchemy import JSON, DateTime, Float, Integer, String, column, table
+
+    runs = table("runs", column("id", Integer), column("started_at", DateTime(timezone=True)), column("status", String),
+                 column("sentiment_backend", String), column("headline_count", Integer), column("problems", JSON))
+    signals = table("signals", *(column(name, kind) for name, kind in (
+        ("run_id", Integer), ("symbol", String), ("as_of", DateTime(timezone=True)), ("direction", String),
+        ("probability", Float), ("conviction", Float), ("horizon_hours", Float), ("narrative_score", Float),
+        ("price_score", Float), ("divergence", Float), ("reason_codes", JSON), ("evidence", String), ("features", JSON))))
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0004")
+        connection.execute(runs.insert().values(id=1, started_at=utc(2025, 12, 13, 10, 14), status="ok",
+                                                sentiment_backend="embedded", headline_count=0, problems=[]))
+        for n, features in enumerate(({"narrative": {"headlines": [{"id": "b"}, {"id": "a"}]}}, {})):
+            connection.execute(signals.insert().values(
+                run_id=1, symbol="ETH", as_of=utc(2025, 12, 13, 10, 10 + n), direction="BUY", probability=0.6, conviction=0.5,
+                horizon_hours=24.0, narrative_score=0.3, price_score=-0.1, divergence=0.4, reason_codes=[], evidence="",
+                features=features))
+    engine.dispose()
+    sessions = open_store(database_url)  # upgrades to the head
+    with sessions() as session:
+        stored = [(r.fingerprint, signal_fingerprint(r.symbol, r.direction, r.as_of, r.features))
+                  for r in session.scalars(select(SignalRow).order_by(SignalRow.id))]
+    assert [old for old, _ in stored] == [new for _, new in stored] and len(set(stored)) == 2
+    assert stored[0][0] == signal_fingerprint("ETH", "BUY", None, {"narrative": {"headlines": [{"id": "a"}, {"id": "b"}]}})
