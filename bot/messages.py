@@ -121,7 +121,11 @@ def card_lines(card: ProposalCard) -> tuple[Line, ...]:
         lines.append(line(f"At risk at the stop: about {card.risk:,.0f} USD{share}."))
     hours = card.horizon.total_seconds() / 3600
     lines.append(line(f"{_chance(p.probability)} over {hours:g} h; {_track(card)}."))
-    lines.append(line(f"It ends at the stop or the target; the call is judged after {hours:g} h."))
+    if card.horizon_exit:
+        lines.append(line(f"It ends at the stop, the target or after {hours:g} h, when the call is judged "
+                          f"(/keep {p.symbol} holds it longer)."))
+    else:
+        lines.append(line(f"It ends at the stop or the target; the call is judged after {hours:g} h."))
     for story in card.headlines:
         lines.append(_story_line(story, card.signal_as_of))
     lines.append(line(_exposure(card)))

@@ -375,10 +375,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
     # The everyday reports (trading/trade_reports.py): realised P&L after fees, as /pnl has it. They sync
     # open orders with the broker first, so they are not reads_only.
     CommandSpec("daily", "realised P&L per market day", _R.OPERATOR, _daily,
-                (Arg("days", "count", "how many days (default 7)", required=False, default=7),), slow=True),
-    CommandSpec("profit", "closed trades, win rate, realised P&L, best and worst trade", _R.OPERATOR, _profit, slow=True),
-    CommandSpec("performance", "realised P&L per asset", _R.OPERATOR, _performance, slow=True),
+                (Arg("days", "count", "how many days (default 7)", required=False, default=7),), slow=True, account=True),
+    CommandSpec("profit", "closed trades, win rate, realised P&L, best and worst trade", _R.OPERATOR, _profit, slow=True,
+                account=True),
+    CommandSpec("performance", "realised P&L per asset", _R.OPERATOR, _performance,
+                slow=True, account=True),
     CommandSpec("trades", "trade history: entries and exits with times, prices and P&L, newest first", _R.OPERATOR,
-                _trades, (Arg("limit", "count", "how many (default 10)", required=False, default=10),), slow=True),
+                _trades, (Arg("limit", "count", "how many (default 10)", required=False, default=10),), slow=True,
+                account=True),
 )
 COMMANDS_BY_NAME: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}

@@ -194,7 +194,8 @@ class OperatorService:
             row = session.get(ProposalRow, proposal_id)
             if row is None:
                 return None
-            return build_cards(session, [row], self._config.take_profit_ratio, self._config.starting_equity)[0]
+            return build_cards(session, [row], self._config.take_profit_ratio, self._config.starting_equity,
+                               self._config.horizon_exit)[0]
 
     def _cards(self, include_closed: bool) -> list[ProposalCard]:
         self.expire_stale()
@@ -203,7 +204,7 @@ class OperatorService:
             query = query.where(ProposalRow.status == ProposalStatus.PROPOSED.value)
         with self._sessions() as session:
             return build_cards(session, list(session.scalars(query)), self._config.take_profit_ratio,
-                               self._config.starting_equity)
+                               self._config.starting_equity, self._config.horizon_exit)
 
     def status(self) -> StatusReport:
         return self._reads.get("status", self._status)

@@ -62,6 +62,7 @@ class ProposalCard:
     track: TrackRecord
     headlines: tuple[Story, ...]  # the stories pushing hardest in the trade's direction
     exposure: Exposure
+    horizon_exit: bool = True  # the position is closed at the horizon unless kept (TB_HORIZON_EXIT, /keep)
 
     @property
     def risk_share(self) -> float | None:
@@ -92,7 +93,8 @@ def last_equity(session: Session, fallback: float | None) -> float | None:
     return equity if equity is not None else fallback
 
 
-def build_card(session: Session, row: ProposalRow, take_profit_ratio: float, equity: float | None) -> ProposalCard:
+def build_card(session: Session, row: ProposalRow, take_profit_ratio: float, equity: float | None,
+               horizon_exit: bool = True) -> ProposalCard:
     signal = session.get_one(SignalRow, row.signal_id)
     plan = session.get(ProposalPlanRow, row.id)
     stop = plan.stop_distance if plan is not None else None
@@ -113,10 +115,11 @@ def build_card(session: Session, row: ProposalRow, take_profit_ratio: float, equ
         track=track_record(session, row.probability),
         headlines=lead_stories(signal.features or {}, 1 if row.side == "buy" else -1, LEAD_HEADLINES),
         exposure=_exposure(session, row.symbol, row.id),
+        horizon_exit=horizon_exit,
     )
 
 
 def build_cards(session: Session, rows: Sequence[ProposalRow], take_profit_ratio: float,
-                fallback_equity: float | None) -> list[ProposalCard]:
+                fallback_equity: float | None, horizon_exit: bool = True) -> list[ProposalCard]:
     equity = last_equity(session, fallback_equity)
-    return [build_card(session, row, take_profit_ratio, equity) for row in rows]
+    return [build_card(session, row, take_profit_ratio, equity, horizon_exit) for row in rows]

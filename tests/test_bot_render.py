@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from trading.alerts import Alert
 from bot.message_model import Doc, plain
-from bot.messages import alert_doc, digest_doc, full_digest_doc
+from bot.messages import alert_doc, digest_doc, full_digest_doc, proposal_doc
 from service.chat_ops import DigestSnapshot
 from service.proposal_card import Exposure, ProposalCard, TrackRecord
 from service.results import FullDigest
@@ -146,3 +146,13 @@ def test_nobody_is_pinged_by_discord_messages() -> None:
 def test_times_are_utc_labelled() -> None:
     doc = digest_doc(DigestSnapshot(1, Digest(AS_OF + timedelta(minutes=1), "embedded", 1, (), ()), None))
     assert doc.title.endswith("10:15 UTC")
+
+
+def test_a_card_says_when_its_position_ends() -> None:
+    view = ProposalView(4, "SOL", "buy", 1.0, 140.0, 0.56, "proposed", AS_OF, AS_OF + timedelta(hours=4), 140.0)
+    card = ProposalCard(view, "Solana", AS_OF, 1.0, 133.0, 150.5, 0.05, 0.075, 7.0, 100_000.0, timedelta(hours=24),
+                        AS_OF, TrackRecord("low (50-55%)", 0, 0), (), Exposure(0.0, None, 0))
+    at_horizon = plain(proposal_doc(card))
+    assert "It ends at the stop, the target or after 24 h" in at_horizon and "/keep SOL" in at_horizon
+    held = plain(proposal_doc(replace(card, horizon_exit=False)))
+    assert "It ends at the stop or the target; the call is judged after 24 h." in held and "/keep" not in held

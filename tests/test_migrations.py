@@ -150,7 +150,7 @@ def test_signals_stored_before_fingerprints_get_the_key_new_ones_get(database_ur
         ("price_score", Float), ("divergence", Float), ("reason_codes", JSON), ("evidence", String), ("features", JSON))))
     engine = create_engine(database_url)
     with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "0004")
+        command.upgrade(alembic_config(connection), "0006")
         connection.execute(runs.insert().values(id=1, started_at=utc(2025, 12, 13, 10, 14), status="ok",
                                                 sentiment_backend="embedded", headline_count=0, problems=[]))
         for n, features in enumerate(({"narrative": {"headlines": [{"id": "b"}, {"id": "a"}]}}, {})):
