@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # annotations only: the digest (status, chat) must not load n
     from intelligence.price import PriceScore
 
 _DIGIT = re.compile(r"\d")
+# A number in a quoted title, with its currency sign, unit or suffix ("$5K", "260%", "11,000"): the
+# quote keeps the words and shows "…" where a number was, since the numbers live in the artifact.
+_NUMBER = re.compile(r"[$€£¥]?\d[\d,.]*(?:\s?(?:%|percent\b|bn\b|mn\b|[kKmMbBtTxX]\b|st\b|nd\b|rd\b|th\b))?")
+MAX_ELIDED = 2  # more numbers than this and the title is mostly figures: not quoted
 MAX_QUOTE_LENGTH = 110
 # A headline quoted as the lead story must itself lean this far: a near-neutral title
 # quoted under a bullish call would misrepresent the case.
@@ -108,8 +112,19 @@ def _range_words(price: PriceScore) -> str:
     return ""
 
 
+def quote_text(title: str) -> str:
+    """The title as it can be quoted in a number-free line, numbers shown as "…"; '' when it cannot be."""
+    if "\u201c" in title:
+        return ""
+    elided, count = _NUMBER.subn("\u2026", title)
+    elided = re.sub(r"\u2026(?:[\s\u2026-]*\u2026)+", "\u2026", elided)
+    if count > MAX_ELIDED or has_number(elided) or len(elided) > MAX_QUOTE_LENGTH:
+        return ""
+    return elided
+
+
 def _quotable(c: Contribution) -> bool:
-    return not has_number(c.title) and len(c.title) <= MAX_QUOTE_LENGTH and "\u201c" not in c.title
+    return bool(quote_text(c.title))
 
 
 def _story(narrative: NarrativeScore, wanted: int) -> Contribution | None:
@@ -120,15 +135,29 @@ def _story(narrative: NarrativeScore, wanted: int) -> Contribution | None:
     return None
 
 
-def _lead_story(narrative: NarrativeScore, direction: Direction, as_of: datetime) -> str:
+def _kind_words(c: Contribution) -> str:
+    if not c.speculation:
+        return ""
+    return ", a question rather than a report" if c.speculation.endswith("?") else ", a guess rather than a report"
+
+
+def _lead_story(signal: Signal, direction: Direction) -> str:
+    narrative, as_of = signal.narrative, signal.as_of
     wanted = {Direction.BUY: 1, Direction.SELL: -1}.get(direction, 0)
-    lead = _story(narrative, wanted)
-    if lead is None:
+    # When one story carries the case, that story is the one to show, quotable or not.
+    carrier = narrative.contributions[0] if "ONE_STORY_CARRIES" in signal.reason_codes else None
+    lead = carrier or _story(narrative, wanted)
+    if lead is None or has_number(lead.source):
         return ""
     echo = f", echoed by {join_names(lead.echoes)}" if lead.echoes and join_names(lead.echoes) else ""
     # How fresh the lead is: a story from the last day and one from last week carry different weight.
     when = f" {_age_words(as_of - lead.published)}" if lead.published else ""
-    return f"lead story from {lead.source}{when}: \u201c{lead.title}\u201d{echo}"
+    opening = "one story carries it" if carrier else "lead story"
+    quoted = quote_text(lead.title)
+    text = f"{opening}, from {lead.source}{when}" if carrier else f"{opening} from {lead.source}{when}"
+    if quoted:
+        text += f": \u201c{quoted}\u201d"
+    return text + _kind_words(lead) + echo
 
 
 def _age_words(age: timedelta) -> str:
@@ -145,7 +174,7 @@ def _last_story(narrative: NarrativeScore, as_of: datetime) -> str:
         return ""
     when = f" {_age_words(as_of - last.published)}" if last.published else ""
     if _quotable(last):
-        return f"; the last story, from {last.source}{when}, was \u201c{last.title}\u201d"
+        return f"; the last story, from {last.source}{when}, was \u201c{quote_text(last.title)}\u201d"
     return f"; the last story came from {last.source}{when}"
 
 
@@ -153,7 +182,7 @@ def _counter_story(narrative: NarrativeScore, lean: int) -> str:
     against = _story(narrative, -lean) if lean else None
     if against is None:
         return ""
-    return f" Against it, {against.source} runs \u201c{against.title}\u201d."
+    return f" Against it, {against.source} runs \u201c{quote_text(against.title)}\u201d{_kind_words(against)}."
 
 
 def _sources_clause(narrative: NarrativeScore, direction: Direction, name: str) -> str:
@@ -180,8 +209,10 @@ def _disagreement(signal: Signal) -> str:
     return f"The story is {ahead} than the tape {join_names(spans)}."
 
 
-def _caveats(narrative: NarrativeScore) -> str:
+def _caveats(narrative: NarrativeScore, codes: Sequence[str]) -> str:
     notes = []
+    if "MOSTLY_SPECULATION" in codes:
+        notes.append("most of the case is questions and guesses rather than reports, and they count for less")
     if narrative.hype is not None and narrative.hype.flagged:
         mood = "bullish" if narrative.hype.side > 0 else "bearish"
         notes.append(f"a sudden burst of {mood} headlines looks like a cascade and counts for less")
@@ -249,13 +280,13 @@ def evidence_line(signal: Signal, name: str | None = None) -> str:
         body = f"{_capital(_sources_clause(narrative, signal.direction, name))} and {tape}, so story and tape agree"
     else:
         body = f"{_capital(_sources_clause(narrative, signal.direction, name))} while {tape}"
-    lead = _lead_story(narrative, signal.direction if signal.actionable else lean, signal.as_of)
+    lead = _lead_story(signal, signal.direction if signal.actionable else lean)
     line = f"{body}; {lead}." if lead else f"{body}."
     if primary.startswith("DIVERGENCE"):
         disagreement = _disagreement(signal)
         line += f" {disagreement}" if disagreement else ""
         line += _counter_story(narrative, 1 if signal.direction is Direction.BUY else -1)
-    line += _caveats(narrative)
+    line += _caveats(narrative, signal.reason_codes)
     if "TRACK_RECORD_AGAINST" in signal.reason_codes:
         line += " Calls like this have lately been wrong more often than right, so it is not worth a trade."
     line += " " + _invalidation(signal)

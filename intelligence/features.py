@@ -31,6 +31,7 @@ def signal_features(signal: Signal, bars_per_horizon: float) -> dict[str, Any]:
             "duplicates_folded": narrative.duplicates_folded, "exact_duplicates": narrative.exact_duplicates,
             "near_duplicates": narrative.near_duplicates, "echoes": narrative.echoes,
             "effective_sources": narrative.effective_sources,
+            "lead_share": narrative.lead_share, "speculative_share": narrative.speculative_share,
             "sources_positive": list(narrative.sources_positive),
             "sources_negative": list(narrative.sources_negative),
             "hype": None if hype is None else {
@@ -40,7 +41,7 @@ def signal_features(signal: Signal, bars_per_horizon: float) -> dict[str, Any]:
             "headlines": [
                 {"id": c.headline_id, "source": c.source, "title": c.title, "polarity": c.polarity, "weight": c.weight,
                  "published": c.published.isoformat() if c.published else None, "echoes": list(c.echoes),
-                 "hyped": c.hyped}
+                 "hyped": c.hyped, "speculation": c.speculation}
                 for c in narrative.contributions
             ],
         },

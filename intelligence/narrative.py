@@ -3,8 +3,11 @@
 Steps: keep the headlines inside the window; fold exact and near duplicates into stories
 (intelligence/novelty.py); weigh each story by relevance, freshness (half-life decay from its first
 telling to as-of), how opinionated it is, its source's share of the coverage and a small bonus for
-other outlets echoing it; damp a hype cascade (intelligence/hype.py); aggregate with a Huber
-M-estimate so one extreme story cannot carry the mean; shrink by evidence mass.
+other outlets echoing it, and down for speculation (a question or a guess at a price,
+intelligence/headline_kind.py); damp a hype cascade (intelligence/hype.py); aggregate with a Huber
+M-estimate so one extreme story cannot carry the mean; shrink by evidence mass. How much of the
+case the strongest story and the speculative stories carry is kept beside the score
+(`lead_share`, `speculative_share`), so the signal can say when one story or a guess is the case.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Mapping, Sequence
 
+from intelligence.headline_kind import classify_headline
 from intelligence.hype import HypeCheck, detect_hype
 from intelligence.novelty import Story, fold_stories
 from intelligence.relevance import Mention
@@ -29,6 +33,12 @@ LEAN_EPSILON = 0.02
 HUBER_C = 0.5
 HUBER_ITERATIONS = 20
 DEFAULT_BURST_WINDOW = timedelta(hours=6)
+# A question or a guess at a price ("Can ETH reach $5K?") counts half as much as a report of an
+# event: it tells the reader what someone hopes or fears, not what happened. A judgement, not a fit
+# (too few speculative headlines in the shared replays to fit one); the classifier that applies it
+# is right about four times in five when it says "speculation" (tests/test_headline_kind.py), so a
+# report it mistakes for a guess still keeps half its say.
+SPECULATION_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,7 @@ class Contribution:
     published: datetime | None = None  # first telling
     echoes: tuple[str, ...] = ()  # other outlets that told the same story
     hyped: bool = False  # part of a damped cascade
+    speculation: str = ""  # the words that make the title a question or a guess; empty for a report
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,9 @@ class NarrativeScore:
     effective_sources: float = 0.0  # exp(entropy) of the weight per source
     hype: HypeCheck | None = None
     previous: Contribution | None = None  # the newest relevant headline older than the window, if given
+    # Shares of the case, sum |weight * polarity| over the stories: the strongest story's, and the speculative ones'.
+    lead_share: float = 0.0
+    speculative_share: float = 0.0
 
     @property
     def source_count(self) -> int:
@@ -137,14 +151,18 @@ def narrative_score(
         hyped = hype.flagged and first.published > hype.since and p.score * hype.side >= 0.2
         if hyped:
             weight *= hype.damping
+        kind = classify_headline(first.title)
+        if kind.speculative:
+            weight *= SPECULATION_WEIGHT
         contributions.append(Contribution(first.id, first.source, first.title, p.score, weight, first.published,
-                                          story.sources[1:], hyped))
+                                          story.sources[1:], hyped, kind.cue))
 
     mass = sum(c.weight for c in contributions)
     mean = sum(c.weight * c.polarity for c in contributions) / mass if mass > 0 else 0.0
     raw = huber_center([c.polarity for c in contributions], [c.weight for c in contributions])
     score = raw * mass / (mass + EVIDENCE_HALF_MASS)
     lean = _source_lean(contributions)
+    ordered = sorted(contributions, key=lambda c: (-abs(c.weight * c.polarity), c.headline_id))
     return NarrativeScore(
         score=score,
         raw=raw,
@@ -153,7 +171,7 @@ def narrative_score(
         duplicates_folded=len(in_window) - len(stories),
         sources_positive=tuple(s for s, v in lean if v > LEAN_EPSILON),
         sources_negative=tuple(s for s, v in lean if v < -LEAN_EPSILON),
-        contributions=tuple(sorted(contributions, key=lambda c: (-abs(c.weight * c.polarity), c.headline_id))),
+        contributions=tuple(ordered),
         mean=mean,
         headlines_seen=len(in_window),
         exact_duplicates=sum(s.exact_copies for s in stories),
@@ -162,7 +180,15 @@ def narrative_score(
         effective_sources=_effective_sources(contributions),
         hype=hype,
         previous=_previous(older, polarity),
+        lead_share=_share(ordered, ordered[:1]),
+        speculative_share=_share(ordered, [c for c in ordered if c.speculation]),
     )
+
+
+def _share(contributions: Sequence[Contribution], part: Sequence[Contribution]) -> float:
+    """The part's share of the case: of sum |weight * polarity|, so a story pulling the other way counts too."""
+    total = sum(abs(c.weight * c.polarity) for c in contributions)
+    return sum(abs(c.weight * c.polarity) for c in part) / total if total > 0 else 0.0
 
 
 def _previous(older: Sequence[Mention], polarity: Mapping[str, Polarity]) -> Contribution | None:

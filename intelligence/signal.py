@@ -13,6 +13,12 @@ Context: DIVERGENT_SHORT/MID/LONG (timescales where the story leads the tape), A
 HYPE_CASCADE_BULLISH/BEARISH, VOLUME_HEAVY/LIGHT, TAPE_ALIGNED, SINGLE_SOURCE, SOURCES_SPLIT,
 DUPLICATES_FOLDED, ECHOED, PRICE_DATA_ISSUES, CALIBRATED / UNCALIBRATED (for calls),
 TRACK_RECORD_AGAINST (a call whose calibrated probability is below one half).
+What the story rests on, when it leans far enough to count (|narrative| >= NARRATIVE_MIN):
+- ONE_STORY_CARRIES: one story carries most of the case, more than ONE_STORY_SHARE of the
+  narrative's sum of |weight x polarity| (NarrativeScore.lead_share); the evidence line quotes it.
+- MOSTLY_SPECULATION: questions and guesses at a price ("Can ETH reach $5K?",
+  intelligence/headline_kind.py) carry more than SPECULATION_SHARE of it, after they were already
+  weighed at SPECULATION_WEIGHT (intelligence/narrative.py).
 """
 from __future__ import annotations
 
@@ -46,6 +52,9 @@ MAX_PRIOR_EDGE = 0.15
 PROBABILITY_HALF_MASS = 2.0
 VOLUME_HIGH = 1.25
 VOLUME_LOW = 0.8
+# "Most" of a narrative: more than half of its sum of |weight x polarity|.
+ONE_STORY_SHARE = 0.5
+SPECULATION_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,11 @@ def _context_codes(narrative: NarrativeScore, price: PriceScore, divergence: Div
         codes.append("ECHOED")
     if price.problems:
         codes.append("PRICE_DATA_ISSUES")
+    if abs(narrative.score) >= NARRATIVE_MIN:
+        if narrative.lead_share > ONE_STORY_SHARE:
+            codes.append("ONE_STORY_CARRIES")
+        if narrative.speculative_share > SPECULATION_SHARE:
+            codes.append("MOSTLY_SPECULATION")
     return codes
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import REPO
+from tests.snapshot_fixtures import feeds_until
 
 
 def _cli(*args: str, env: dict[str, str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -24,10 +25,11 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def test_run_once_prints_the_digest_and_status_shows_the_proposal(tmp_path: Path) -> None:
-    env = _env(tmp_path)
+    # The embedded snapshot cut where the engine makes a call that sizes to a proposal (tests/snapshot_fixtures.py).
+    env = _env(tmp_path, TB_FEEDS_DIR=str(feeds_until(tmp_path / "feeds")))
     run = _cli("run", "--once", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert "digest as of 2025-12-13 10:14 UTC" in run.stdout
+    assert "digest as of 2025-12-11 21:40 UTC" in run.stdout
     assert "sentiment by the embedded model" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
     lines = run.stdout.splitlines()

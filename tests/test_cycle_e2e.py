@@ -21,6 +21,7 @@ from providers.sentiment_models import load_backend
 from storage.db import open_store
 from storage.models import HeadlineRow, ProposalRow, Run, SentimentRow, SignalRow
 from tests.conftest import utc
+from tests.snapshot_fixtures import CALL_AS_OF, feeds_until
 
 NOW = utc(2026, 11, 21, 9, 0)
 AS_OF = utc(2025, 12, 13, 10, 14)
@@ -77,16 +78,28 @@ def test_cycle_on_embedded_defaults(env, backend) -> None:
         assert signal.price.last_close == _last_close_before(signal.symbol, AS_OF)
         assert signal.price.last_bar_end <= AS_OF
         assert (signal.probability is None) == (signal.direction is Direction.HOLD)
-    assert any(s.actionable for s in report.signals)
+    # The one lean of the snapshot (ETH) rests on a question headline, which counts as speculation:
+    # nothing to act on, and the evidence says what it was.
+    assert not any(s.actionable for s in report.signals)
+    eth = next(i for i in digest.items if i.symbol == "ETH")
+    assert "Can ETH reach \u2026?\u201d, a question rather than a report" in eth.evidence
 
 
-def test_run_is_persisted_and_proposal_waits_for_an_operator(env, backend) -> None:
-    settings, sessions = env
-    report = _run(env, backend)
+@pytest.fixture
+def call_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path):
+    """The snapshot cut where the engine makes a call that sizes to a proposal (tests/snapshot_fixtures.py)."""
+    monkeypatch.setenv("TB_DATABASE_URL", database_url)
+    monkeypatch.setenv("TB_FEEDS_DIR", str(feeds_until(tmp_path / "feeds")))
+    return load_settings(), open_store(database_url)
+
+
+def test_run_is_persisted_and_proposal_waits_for_an_operator(call_env, backend) -> None:
+    settings, sessions = call_env
+    report = _run(call_env, backend)
     with sessions() as session:
         run = session.get_one(Run, report.run_id)
-        assert run.status == "ok" and run.as_of == AS_OF and run.sentiment_backend == "embedded"
-        assert session.scalar(select(func.count()).select_from(HeadlineRow)) == 152
+        assert run.status == "ok" and run.as_of == CALL_AS_OF and run.sentiment_backend == "embedded"
+        assert session.scalar(select(func.count()).select_from(HeadlineRow)) == 31
         assert session.scalar(select(func.count()).select_from(SignalRow)) == 11
         proposal = session.get_one(ProposalRow, report.proposal_id)
         strongest = next(s for s in report.signals if s.symbol == proposal.symbol)
@@ -115,13 +128,13 @@ def test_each_text_is_scored_once(env, backend) -> None:
     assert second.digest.items  # and the cached scores still make a digest
 
 
-def test_a_waiting_proposal_is_not_proposed_again_each_cycle(env, backend) -> None:
-    _, sessions = env
-    first = _run(env, backend)
-    again = _run(env, backend, now=NOW + timedelta(hours=1))
+def test_a_waiting_proposal_is_not_proposed_again_each_cycle(call_env, backend) -> None:
+    first = _run(call_env, backend)
+    assert first.proposal_id is not None
+    again = _run(call_env, backend, now=NOW + timedelta(hours=1))
     assert again.proposal_id is None
     assert again.proposal.code is OutcomeCode.STILL_WAITING and again.proposal.id == first.proposal_id
-    later = _run(env, backend, now=NOW + timedelta(days=1))  # the first one has expired by then
+    later = _run(call_env, backend, now=NOW + timedelta(days=1))  # the first one has expired by then
     # The same data makes the same signal, and a signal is proposed once, whatever became of it.
     assert later.proposal_id is None and later.proposal.code is OutcomeCode.ALREADY_PROPOSED
     assert (later.proposal.id, later.proposal.skipped[0].status) == (first.proposal_id, "expired")

@@ -10,7 +10,7 @@ from providers.catalogue import load_catalogue
 
 CATALOGUE = load_catalogue()
 from intelligence.cycle import CycleParams
-from intelligence.evidence import describe_tape, evidence_line, has_number, join_names, span_words
+from intelligence.evidence import describe_tape, evidence_line, has_number, join_names, quote_text, span_words
 from intelligence.narrative import Contribution, NarrativeScore
 from intelligence.price import PriceScore
 from intelligence.signal import build_signal
@@ -73,11 +73,20 @@ def test_bullish_divergence_line_names_sources_tape_story_and_invalidation() -> 
     assert line.endswith("It is wrong if price keeps sliding over the day while the coverage stays upbeat or Decrypt turns sour.")
 
 
-def test_headlines_with_numbers_are_not_quoted() -> None:
+def test_headlines_with_numbers_are_quoted_with_the_numbers_left_out() -> None:
     signal = build_signal("BTC", AS_OF, _narrative(-0.6, positive=(), negative=("CoinDesk",), titles=("Bitcoin plunges below $90K",)),
                           _price(0.3, 0.4, 0.2), timedelta(hours=24))
     line = evidence_line(signal)
-    assert signal.direction is Direction.SELL and not has_number(line) and "plunges" not in line
+    assert signal.direction is Direction.SELL and not has_number(line)
+    assert "\u201cBitcoin plunges below \u2026\u201d" in line
+
+
+def test_a_title_that_is_mostly_figures_is_not_quoted() -> None:
+    assert quote_text("Ether price rallied 260% last time this happened: Can ETH reach $5K?") == (
+        "Ether price rallied \u2026 last time this happened: Can ETH reach \u2026?")
+    assert quote_text("Kroger to hire 11,000 employees") == "Kroger to hire \u2026 employees"
+    assert quote_text("Dow up 1.2%, S&P 500 up 0.8%, Nasdaq up 1%") == ""  # four figures: nothing left to quote
+    assert quote_text("He said \u201cbuy\u201d") == ""
 
 
 def test_different_signals_get_different_sentences() -> None:
@@ -127,4 +136,5 @@ def test_real_calls_quote_their_story_and_say_what_would_prove_them_wrong(replay
         assert "It is wrong if" in line
         assert any(source in line for source in ("Reuters", "CNBC", "Guardian"))
     quoted = [s for s in calls if "\u201c" in evidence_line(s)]
-    assert quoted and all(any(c.title in evidence_line(s) for c in s.narrative.contributions) for s in quoted)
+    assert quoted and all(any(quote_text(c.title) in evidence_line(s) for c in s.narrative.contributions)
+                          for s in quoted)

@@ -19,6 +19,7 @@ from storage.trading_models import OrderRow, ProposalEventRow
 from tests.conftest import utc
 from tests.pg_fixtures import database_url, pg_databases, pytest_generate_tests, store_backend  # noqa: F401
 from tests.serve_fixtures import Clock, serve_context
+from tests.snapshot_fixtures import CALL_AS_OF, feeds_until
 
 # Inside the embedded snapshot (its newest headline is 10:14): the simulated broker has fresh bars.
 MARKET = utc(2025, 12, 13, 11, 0)
@@ -43,9 +44,11 @@ def test_jobs_do_nothing_without_the_lease_or_a_context(database_url: str, caplo
 
 
 def test_the_cycle_job_runs_a_cycle_then_auto_approves_its_proposal_once(database_url: str, tmp_path: Path) -> None:
+    # The snapshot cut where the engine makes a call that sizes to a proposal (tests/snapshot_fixtures.py).
     settings = load_settings(database_url=database_url, sentiment_backend="embedded", auto_approve_probability=0.51,
-                             min_probability=0.5, artifacts_dir=tmp_path / "artifacts")
-    sessions, clock = open_store(database_url), Clock(MARKET)
+                             min_probability=0.5, artifacts_dir=tmp_path / "artifacts",
+                             feeds_dir=feeds_until(tmp_path / "feeds"))
+    sessions, clock = open_store(database_url), Clock(CALL_AS_OF + timedelta(minutes=20))
     context = serve_context(settings, sessions, clock)
     asyncio.run(jobs.cycle_job())
     clock.advance(minutes=15)

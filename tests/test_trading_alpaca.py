@@ -4,6 +4,7 @@ partial fills, rejections and a restart in the middle of a submission."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -54,26 +55,36 @@ def _client_id(world, pid: int) -> str:
         return ledger.client_order_id(ledger.store_id(session, NOW), pid)
 
 
-def test_the_run_once_proposal_fills_on_the_paper_path(fake: FakeAlpaca, db_url: str) -> None:
+def test_the_run_once_proposal_fills_on_the_paper_path(fake: FakeAlpaca, db_url: str, tmp_path: Path) -> None:
     """A proposal from the signal engine, approved and filled through alpaca-py."""
     from pipeline.cycle import run_once
     from providers.bars import EmbeddedMarketData
     from providers.sentiment_models import load_backend
 
-    now = utc(2025, 12, 13, 10, 20)  # just after the snapshot, so its prices are fresh
+    from tests.snapshot_fixtures import CALL_AS_OF, feeds_until
+
+    # The snapshot cut where the engine makes a call that sizes to a proposal (tests/snapshot_fixtures.py):
+    # a SELL of bitcoin. Alpaca does not short crypto, so the account holds some bitcoin to sell.
+    now = CALL_AS_OF + timedelta(minutes=6)  # just after the cut, so its prices are fresh
+    held = 0.5
+    fake.positions["BTCUSD"] = {"qty": held, "avg": PRICES["BTC/USD"]}
+    fake.cash -= held * PRICES["BTC/USD"]  # the same equity, part of it in bitcoin
     world = _alpaca(fake, db_url)
     world.clock.now = now
     loaded = load_backend("embedded", "unused")
-    report = run_once(settings(db_url), world.sessions, loaded.backend, loaded.problems, EmbeddedMarketData(), now)
+    chosen = settings(db_url, feeds_dir=feeds_until(tmp_path / "feeds"))
+    report = run_once(chosen, world.sessions, loaded.backend, loaded.problems, EmbeddedMarketData(), now)
     world.clock.advance(minutes=2)
     result = world.service.approve(report.proposal_id, "alice")
     assert result.ok and result.proposal.status == "filled", result.message
     [body] = fake.posted
     symbol = result.proposal.symbol
+    assert (symbol, body["side"]) == ("BTC", "sell")
     assert body["symbol"] == f"{symbol}/USD" and body["time_in_force"] == "gtc" and "order_class" not in body
     assert body["client_order_id"] == _client_id(world, report.proposal_id)
     [position] = world.service.positions()
-    assert (position.symbol, position.quantity, position.broker) == (symbol, pytest.approx(result.proposal.quantity), "alpaca")
+    assert (position.symbol, position.quantity, position.broker) == (
+        symbol, pytest.approx(held - result.proposal.quantity), "alpaca")
     assert world.service.pnl().equity == pytest.approx(100_000.0, rel=0.01)
 
 

@@ -277,7 +277,7 @@ def test_reconciliation_reports_a_position_the_store_does_not_explain(world) -> 
     assert world.notifier.alerts[-1].kind == "reconciliation"
 
 
-def test_the_run_once_proposal_is_approved_and_filled_on_the_embedded_history(db_url: str) -> None:
+def test_the_run_once_proposal_is_approved_and_filled_on_the_embedded_history(db_url: str, tmp_path: Path) -> None:
     """The path a user takes: a cycle on the embedded snapshot proposes, an operator approves."""
     from pipeline.cycle import run_once
     from providers.bars import EmbeddedMarketData
@@ -285,9 +285,13 @@ def test_the_run_once_proposal_is_approved_and_filled_on_the_embedded_history(db
     from tests.trading_fixtures import settings as make_settings
     from trading.factory import build_broker
 
-    world = make_world(db_url, Clock(WALL), lambda sessions, clock: build_broker(make_settings(db_url), sessions, clock))
+    from tests.snapshot_fixtures import feeds_until
+
+    # The snapshot cut where the engine makes a call that sizes to a proposal (tests/snapshot_fixtures.py).
+    chosen = make_settings(db_url, feeds_dir=feeds_until(tmp_path / "feeds"))
+    world = make_world(db_url, Clock(WALL), lambda sessions, clock: build_broker(chosen, sessions, clock))
     loaded = load_backend("embedded", "unused")
-    report = run_once(make_settings(db_url), world.sessions, loaded.backend, loaded.problems, EmbeddedMarketData(), WALL)
+    report = run_once(chosen, world.sessions, loaded.backend, loaded.problems, EmbeddedMarketData(), WALL)
     assert report.proposal_id is not None
     world.clock.advance(minutes=3)
     result = world.service.approve(report.proposal_id, "shell")
