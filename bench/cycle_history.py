@@ -108,7 +108,7 @@ def worker(cycles: int, repeat: int) -> dict:
         with sessions() as session:
             start = time.perf_counter()
             state = load_cycle_state(session, sources.market, settings.universe, as_of, settings.divergence_history,
-                                     settings.calibration_min_outcomes)
+                                     settings.calibration_min_outcomes, timedelta(hours=settings.horizon_hours))
             reads.append(time.perf_counter() - start)
     items, warm = _feed_items(settings.feeds_dir), []
     for round_ in range(repeat):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Sequence
 
 import numpy as np
@@ -146,15 +146,8 @@ def build_report(resolutions: Sequence[Resolution], source: str, generated_at: d
         return EvalReport(hit_rate=None, hit_rate_interval=None, engine=None, baselines={}, calibration=[], cohorts=[],
                           equity=equity_curve([], costs), baseline_fits=0, days=0, **base)  # type: ignore[arg-type]
 
-    p = np.array([r.signal.probability for r in resolved], dtype=float)
-    y = np.array([r.outcome.hit for r in resolved], dtype=float)  # type: ignore[union-attr]
-    is_buy = np.array([r.signal.direction is Direction.BUY for r in resolved])
-    forecasts = walk_forward(
-        [Target(r.signal.as_of, r.signal.price_score, r.signal.narrative_score) for r in resolved],
-        history,
-    )
-    baseline_p = {name: direction_probability(forecasts.up[name], is_buy) for name in NAMES}
-    days = [r.signal.as_of.date() for r in resolved]
+    table = forecast_table(resolved, history)
+    p, y, baseline_p, days = table.engine, table.hits, table.baselines, table.days
     resampler = ClusterResampler(days) if len(set(days)) >= MIN_DAYS else None
     reference = metrics.brier_losses(baseline_p["climatology"], y)
     engine_losses = metrics.brier_losses(p, y)
@@ -167,7 +160,31 @@ def build_report(resolutions: Sequence[Resolution], source: str, generated_at: d
         calibration=metrics.calibration_bins(p, y),
         cohorts=cohorts(resolved),
         equity=equity_curve(resolved, costs),
-        baseline_fits=forecasts.fitted,
+        baseline_fits=table.fitted,
         days=len(set(days)),
         **base,  # type: ignore[arg-type]
     )
+
+
+@dataclass(frozen=True)
+class ForecastTable:
+    """Per resolved signal: what the engine said, what each baseline would have said, and what happened."""
+
+    engine: np.ndarray
+    hits: np.ndarray
+    baselines: dict[str, np.ndarray]  # P(the signal's direction is right) by baseline name
+    days: list[date]
+    fitted: int
+
+
+def forecast_table(resolved: Sequence[Resolution], history: Sequence[KnownMove]) -> ForecastTable:
+    """`resolved` must all have an outcome; the baselines learn from `history` (known_moves of every signal)."""
+    p = np.array([r.signal.probability for r in resolved], dtype=float)
+    y = np.array([r.outcome.hit for r in resolved], dtype=float)  # type: ignore[union-attr]
+    is_buy = np.array([r.signal.direction is Direction.BUY for r in resolved])
+    forecasts = walk_forward(
+        [Target(r.signal.as_of, r.signal.price_score, r.signal.narrative_score) for r in resolved],
+        history,
+    )
+    baseline_p = {name: direction_probability(forecasts.up[name], is_buy) for name in NAMES}
+    return ForecastTable(p, y, baseline_p, [r.signal.as_of.date() for r in resolved], forecasts.fitted)

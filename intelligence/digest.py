@@ -43,6 +43,9 @@ class DigestItem:
     last_price: float | None = None
     moves: tuple[Move, ...] = ()  # longest span first
     lead: Story | None = None  # the story the call rests on most (or, for a hold, the loudest)
+    # For a call: "proven" when its record shows the engine's edge at 95%, "none yet" while it does not
+    # (the probability is then the base rate, or close to it); None for a hold or without a record.
+    edge: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,16 @@ def digest_item(rank: int, symbol: str, name: str, direction: Direction, probabi
     sign = {Direction.BUY: 1, Direction.SELL: -1}.get(direction, 0)
     lead = lead_stories(features, sign)
     return DigestItem(rank, symbol, name, direction, probability, conviction, reason_codes, evidence, last, moves,
-                      lead[0] if lead else None)
+                      lead[0] if lead else None, edge_status(features, direction))
+
+
+def edge_status(features: Mapping[str, Any], direction: Direction) -> str | None:
+    """'proven' or 'none yet' as the call's stored numbers say (intelligence/features.py); None for a hold
+    or a signal stored before its features kept it."""
+    if direction is Direction.HOLD:
+        return None
+    edge = (features.get("probability") or {}).get("edge")
+    return edge.get("status") if isinstance(edge, Mapping) else None
 
 
 def build_digest(

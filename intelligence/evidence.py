@@ -259,6 +259,19 @@ def _invalidation(signal: Signal) -> str:
     }.get(primary, "No trade: it would take the story pulling further ahead of the tape.")
 
 
+def _record_words(signal: Signal) -> str:
+    """Why a call's probability stands below one half: its record, or the market's base rate."""
+    codes = signal.reason_codes
+    below = signal.probability is not None and signal.probability < 0.5
+    worth = ", so it is not worth a trade." if below else "."
+    if "TRACK_RECORD_AGAINST" in codes:
+        return f" Calls like this have lately done worse than the market's own base rate{worth}"
+    if "BASE_RATE_AGAINST" in codes:
+        edge = "more than the proven edge makes up" if "EDGE_PROVEN" in codes else "and no edge is proven yet"
+        return f" The market has moved this way less often than not over such a horizon, {edge}{worth}"
+    return ""
+
+
 def evidence_line(signal: Signal, name: str | None = None) -> str:
     """One plain sentence on the signal; `name` is the asset's display name (default: its symbol)."""
     name = name or signal.symbol
@@ -287,8 +300,7 @@ def evidence_line(signal: Signal, name: str | None = None) -> str:
         line += f" {disagreement}" if disagreement else ""
         line += _counter_story(narrative, 1 if signal.direction is Direction.BUY else -1)
     line += _caveats(narrative, signal.reason_codes)
-    if "TRACK_RECORD_AGAINST" in signal.reason_codes:
-        line += " Calls like this have lately been wrong more often than right, so it is not worth a trade."
+    line += _record_words(signal)
     line += " " + _invalidation(signal)
     if has_number(line):  # an asset or source name with a digit; never let a number through
         line = _DIGIT.sub("", line)

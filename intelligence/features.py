@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from intelligence.calibration import Skill
 from intelligence.signal import Signal
 from intelligence.sizing import risk_units, stop_distance
 
@@ -54,10 +55,24 @@ def signal_features(signal: Signal, bars_per_horizon: float) -> dict[str, Any]:
         },
         "probability": {
             "value": signal.probability, "prior": signal.prior, "method": signal.probability_method,
+            "base_rate": signal.base_rate, "edge": edge_summary(signal.edge) if signal.actionable else None,
         },
         "sizing": {
             "risk_units": risk_units(signal.probability),
             "stop_distance": stop_distance(price.volatility, bars_per_horizon) if signal.actionable else None,
         },
         "conviction": signal.conviction,
+    }
+
+
+def edge_summary(skill: Skill | None) -> dict[str, Any] | None:
+    """Whether the record proves the engine's edge, and the numbers behind the words "no proven edge yet"."""
+    if skill is None:
+        return None
+    interval = skill.slope_interval
+    return {
+        "status": skill.status, "cohort": skill.cohort, "calls": skill.calls, "days": skill.days,
+        "slope": skill.slope, "slope_interval": list(interval) if interval else None, "weight": skill.weight,
+        "brier_skill": skill.brier_skill,
+        "brier_skill_interval": None if skill.brier_skill_low is None else [skill.brier_skill_low, skill.brier_skill_high],
     }

@@ -11,8 +11,17 @@ Reason codes, primary first:
 - NO_EDGE: neither far enough apart nor firmly together.
 Context: DIVERGENT_SHORT/MID/LONG (timescales where the story leads the tape), ADAPTIVE_TRIGGER,
 HYPE_CASCADE_BULLISH/BEARISH, VOLUME_HEAVY/LIGHT, TAPE_ALIGNED, SINGLE_SOURCE, SOURCES_SPLIT,
-DUPLICATES_FOLDED, ECHOED, PRICE_DATA_ISSUES, CALIBRATED / UNCALIBRATED (for calls),
-TRACK_RECORD_AGAINST (a call whose calibrated probability is below one half).
+DUPLICATES_FOLDED, ECHOED, PRICE_DATA_ISSUES.
+How far the probability of a call may rely on the engine's own read (intelligence/calibration.py):
+- NO_PROVEN_EDGE: the resolved record does not show, at 95%, that the engine's claimed edges come
+  true; the probability is the base rate plus at most the part of the edge the record bears out
+  (the base rate itself until it shows any).
+- EDGE_PROVEN: it does; the probability keeps the share of the edge the record supports.
+- UNCALIBRATED: no calibrator was given (the engine's prior alone; tests and tools only).
+- BASE_RATE_AGAINST: the probability is below one half because the market has moved this call's
+  way less than half the time over such a horizon; it sizes to nothing.
+- TRACK_RECORD_AGAINST: the record says calls like this do worse than the base rate (a negative
+  weight on the claimed edge); the call stands so that its outcome keeps teaching the record.
 What the story rests on, when it leans far enough to count (|narrative| >= NARRATIVE_MIN):
 - ONE_STORY_CARRIES: one story carries most of the case, more than ONE_STORY_SHARE of the
   narrative's sum of |weight x polarity| (NarrativeScore.lead_share); the evidence line quotes it.
@@ -32,7 +41,7 @@ from intelligence.narrative import NarrativeScore
 from intelligence.types import Direction
 
 if TYPE_CHECKING:  # annotations only: the digest (status, chat) must not load numpy
-    from intelligence.calibration import Calibrator
+    from intelligence.calibration import Calibrator, Skill
     from intelligence.price import PriceScore
 
 # The story must lean at least this far to be worth acting on.
@@ -72,8 +81,16 @@ class Signal:
     divergences: dict[str, float] = field(default_factory=dict)  # per timescale
     trigger: Trigger | None = None
     prior: float | None = None  # the uncalibrated probability, for the artifact
-    probability_method: str = "prior"  # "prior" or "platt"
+    # "prior" (no calibrator), "base_rate" (the record keeps none of the claimed edge) or "shrunk".
+    probability_method: str = "prior"
     calibration_count: int = 0  # resolved calls the calibrator had seen
+    base_rate: float | None = None  # the base rate of the call's side; None for a HOLD or without a calibrator
+    edge: Skill | None = None  # what the record shows about the engine's edge, for this call's cohort
+
+    @property
+    def edge_status(self) -> str | None:
+        """'proven' or 'none yet' for a call judged against a record; None for a HOLD or without one."""
+        return self.edge.status if self.edge is not None and self.actionable else None
 
     @property
     def actionable(self) -> bool:
@@ -180,18 +197,24 @@ def build_signal(
             direction, primary = Direction.HOLD, "NEGATIVE_CONFIRMATION"
     strength = conviction(narrative, divergence.combined, direction, threshold)
     codes = [primary, *_context_codes(narrative, price, divergence)]
-    probability = prior = None
+    probability = prior = base = None
+    skill = None
     method = "prior"
     if direction is not Direction.HOLD:
-        prior = prior_probability(strength, narrative.mass)
-        probability = calibrator.probability(prior, strength, direction) if calibrator else prior
-        method = calibrator.method if calibrator else "prior"
-        codes.append("CALIBRATED" if method == "platt" else "UNCALIBRATED")
-        if probability < 0.5:
-            # The record says calls like this lose more often than they win. The call stands, so its
-            # outcome keeps teaching the calibrator (a veto would freeze what it knows), but it is
-            # flagged and sizes to nothing.
-            codes.append("TRACK_RECORD_AGAINST")
+        prior = probability = prior_probability(strength, narrative.mass)
+        if calibrator is None:
+            codes.append("UNCALIBRATED")
+        else:
+            judged = calibrator.assess(prior, direction, symbol, primary)
+            probability, base, skill = judged.probability, judged.base, judged.skill
+            method = "shrunk" if skill.weight != 0 else "base_rate"
+            codes.append("EDGE_PROVEN" if skill.proven else "NO_PROVEN_EDGE")
+            # The call stands either way, so that its outcome keeps teaching the record (a veto would
+            # freeze what it knows); below one half it is flagged and sizes to nothing.
+            if skill.weight < 0:
+                codes.append("TRACK_RECORD_AGAINST")
+            elif probability < 0.5:
+                codes.append("BASE_RATE_AGAINST")
     return Signal(
         symbol=symbol,
         as_of=as_of,
@@ -208,4 +231,6 @@ def build_signal(
         prior=prior,
         probability_method=method,
         calibration_count=calibrator.count if calibrator else 0,
+        base_rate=base,
+        edge=skill,
     )

@@ -2,7 +2,8 @@
 
 At every session start (a bar's start time) the loop gives `run_cycle` the headlines known by then
 (inside the narrative window), the bars that closed by then, the divergences of earlier cycles and
-a calibrator fitted on the outcomes of earlier calls whose exit bar closed strictly before as-of.
+a calibrator fitted on the outcomes of earlier calls whose exit bar closed strictly before as-of,
+with the market's base rate measured on the bars known by then.
 The session calendar is taken from the bars' start times: an exchange publishes its calendar in
 advance, and the bar's prices are not used until it has closed.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Mapping, Sequence
 
+from intelligence.base_rate import up_rate
 from intelligence.calibration import Calibrator, Resolved, fit_calibrator
 from intelligence.cycle import CycleParams, CycleState, run_cycle
 from intelligence.outcomes import resolve_outcome
@@ -80,7 +82,8 @@ def walk_forward(
         result.sessions += 1
         known_bars = bars[:bisect_right(ends, as_of)]
         pending = _resolve(pending, resolved, known_bars, interval, as_of, params.horizon)
-        calibrator = fit_calibrator(resolved, config.min_outcomes)
+        calibrator = fit_calibrator(resolved, config.min_outcomes,
+                                    {asset.symbol: up_rate(known_bars, interval, params.horizon, as_of)})
         # The window, and the one story before it: what the news said last when the window is empty.
         first = max(bisect_left(published, as_of - params.window) - 1, 0)
         window = ordered[first:bisect_right(published, as_of)]
@@ -115,7 +118,15 @@ def _resolve(pending: list[_Call], resolved: list[Resolved], known_bars: Sequenc
     for call in pending:
         outcome = resolve_outcome(call.as_of, call.signal.direction, horizon, known_bars, interval)
         if outcome is not None and outcome.exit_time < as_of:
-            resolved.append(Resolved(call.signal.conviction, call.signal.direction, outcome.hit))
+            resolved.append(resolved_call(call.signal, outcome.hit))
         else:
             still.append(call)
     return still
+
+
+def resolved_call(signal: Signal, hit: bool) -> Resolved:
+    """A call and how it came out, with what the engine claimed for it and the base rate it stood on."""
+    edge = (signal.prior if signal.prior is not None else 0.5) - 0.5
+    base = signal.base_rate if signal.base_rate is not None else 0.5
+    return Resolved(signal.direction, hit, edge, base, signal.reason_codes[0] if signal.reason_codes else "",
+                    signal.as_of.date(), signal.conviction)

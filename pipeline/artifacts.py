@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from intelligence.calibration import Calibrator
 from intelligence.cycle import CycleParams
-from intelligence.features import signal_features
+from intelligence.features import edge_summary, signal_features
 from intelligence.signal import Signal
 
 
@@ -42,9 +42,11 @@ def calibrator_summary(calibrator: Calibrator | None) -> dict[str, Any] | None:
         return None
     return {
         "method": calibrator.method, "outcomes": calibrator.count, "hits": calibrator.hits,
-        "base_rate": calibrator.base_rate, "side_rates": calibrator.side_rates,
-        "coefficients": list(calibrator.coef) if calibrator.coef else None, "fit_weight": calibrator.fit_weight,
         "min_outcomes": calibrator.min_outcomes,
+        "base_rates": {symbol: {"up": rate.up, "windows": rate.windows}
+                       for symbol, rate in sorted(calibrator.base_rates.items())},
+        "edge": edge_summary(calibrator.pooled),
+        "cohorts": {name: edge_summary(skill) for name, skill in sorted(calibrator.cohorts.items())},
     }
 
 
@@ -66,7 +68,7 @@ def run_document(record: RunRecord) -> dict[str, Any]:
         "signals": [
             {
                 "symbol": s.symbol, "direction": s.direction.value, "probability": s.probability,
-                "reason_codes": list(s.reason_codes), "evidence": record.evidence.get(s.symbol, ""),
+                "edge": s.edge_status, "reason_codes": list(s.reason_codes), "evidence": record.evidence.get(s.symbol, ""),
                 "features": signal_features(s, record.bars_per_horizon[s.symbol]),
             }
             for s in record.signals

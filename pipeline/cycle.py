@@ -198,7 +198,7 @@ def _cycle(settings: Settings, sessions: Sessions, backend: SentimentBackend, pr
     with sessions() as session:
         polarity = cached_scores(session, key, relevant)
         state = load_cycle_state(session, market, symbols, as_of, settings.divergence_history,
-                                 settings.calibration_min_outcomes)
+                                 settings.calibration_min_outcomes, params.horizon)
     scored = score_missing(backend, relevant, polarity)
     polarity.update(scored)
     with sessions.begin() as session:

@@ -36,7 +36,7 @@ SIGNAL_COLUMNS = (
     "as_of", "symbol", "direction", "probability", "horizon_hours", "conviction", "narrative_score", "price_score",
     "divergence", "reason_codes", "headline_count", "sources", "headlines_seen", "divergence_short",
     "divergence_mid", "divergence_long", "price_short", "price_mid", "price_long", "trigger", "probability_method",
-    "prior_probability", "calibration_outcomes", "evidence",
+    "prior_probability", "calibration_outcomes", "base_rate", "edge", "evidence",
 )
 
 
@@ -182,6 +182,8 @@ def signal_record(signal: Signal, evidence: str) -> dict[str, str]:
         "probability_method": signal.probability_method if signal.actionable else "",
         "prior_probability": _number(signal.prior),
         "calibration_outcomes": str(signal.calibration_count) if signal.actionable else "",
+        "base_rate": _number(signal.base_rate),
+        "edge": signal.edge_status or "",
         "evidence": evidence,
     }
     for name in ("short", "mid", "long"):

@@ -3,6 +3,8 @@
 Point in time: only signals made before as-of count, and only outcomes whose exit bar closed
 strictly before as-of. Outcomes come from the evaluation's table when it has them, else they are
 resolved here from the bars known at as-of (read-only: recording outcomes is the evaluation's job).
+Each call brings what the engine claimed for it and the base rate it stood on, as stored in its
+features when it was made; the base rates of the universe come from the bars known at as-of.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any, Sequence
 from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
+from intelligence.base_rate import BaseRate, up_rate
 from intelligence.calibration import Calibrator, Resolved, fit_calibrator
 from intelligence.cycle import CycleState
 from intelligence.outcomes import resolve_outcomes
@@ -29,10 +32,10 @@ SYMBOLS_PER_READ = 200
 
 
 def load_cycle_state(session: Session, market: BarSource, symbols: Sequence[str], as_of: datetime,
-                     history_length: int, min_outcomes: int) -> CycleState:
+                     history_length: int, min_outcomes: int, horizon: timedelta) -> CycleState:
     return CycleState(
         divergence_history=divergence_history(session, symbols, as_of, history_length),
-        calibrator=calibrator_at(session, market, as_of, min_outcomes),
+        calibrator=calibrator_at(session, market, as_of, min_outcomes, symbols, horizon),
     )
 
 
@@ -77,14 +80,34 @@ def _recent_signals(session: Session, symbols: Sequence[str], as_of: datetime,
                      in sorted(rows, key=lambda r: (r[1], r[0]), reverse=True)] for symbol, rows in found.items()}
 
 
-def calibrator_at(session: Session, market: BarSource, as_of: datetime, min_outcomes: int) -> Calibrator:
-    return fit_calibrator(resolved_calls(session, market, as_of), min_outcomes)
+def calibrator_at(session: Session, market: BarSource, as_of: datetime, min_outcomes: int,
+                  symbols: Sequence[str], horizon: timedelta) -> Calibrator:
+    rates = base_rates(market, symbols, as_of, horizon)
+    return fit_calibrator(resolved_calls(session, market, as_of, rates), min_outcomes, rates)
 
 
-def resolved_calls(session: Session, market: BarSource, as_of: datetime) -> list[Resolved]:
+def base_rates(market: BarSource, symbols: Sequence[str], as_of: datetime, horizon: timedelta) -> dict[str, BaseRate]:
+    """Each symbol's base rate of up moves over the horizon, on the bars known at as-of (none without bars)."""
+    rates = {}
+    for symbol in symbols:
+        try:
+            series = market.bars_until(symbol, as_of)
+        except BarsError:
+            continue  # the cycle reports missing bars itself; the calibrator falls back to a coin flip
+        rates[symbol] = up_rate(series.bars, series.interval, horizon, as_of)
+    return rates
+
+
+def resolved_calls(session: Session, market: BarSource, as_of: datetime,
+                   rates: dict[str, BaseRate] | None = None) -> list[Resolved]:
+    """Calls made before as-of whose outcome was known by then. A call stored before its features kept
+    the base rate is judged against today's (`rates`, else a coin flip); one without a stored prior
+    is taken to have claimed its stated probability's edge."""
+    probability = SignalRow.features["probability"]
     rows = session.execute(
         select(SignalRow.id, SignalRow.symbol, SignalRow.as_of, SignalRow.direction, SignalRow.conviction,
-               SignalRow.horizon_hours)
+               SignalRow.horizon_hours, SignalRow.reason_codes, SignalRow.probability.label("stated"),
+               probability["prior"].as_float().label("prior"), probability["base_rate"].as_float().label("base"))
         .where(SignalRow.direction != Direction.HOLD.value, SignalRow.as_of < as_of)
         .order_by(SignalRow.as_of.desc(), SignalRow.id.desc()).limit(MAX_CALLS)
     )
@@ -95,7 +118,16 @@ def resolved_calls(session: Session, market: BarSource, as_of: datetime) -> list
                    key=lambda r: (r.as_of, r.symbol))
     hits = _stored_outcomes(session, [r.id for r in calls], as_of)
     hits |= _outcomes_from_bars([r for r in calls if r.id not in hits], market, as_of)
-    return [Resolved(r.conviction, Direction(r.direction), hits[r.id]) for r in calls if r.id in hits]
+    return [_resolved(r, hits[r.id], rates or {}) for r in calls if r.id in hits]
+
+
+def _resolved(row: Any, hit: bool, rates: dict[str, BaseRate]) -> Resolved:
+    direction = Direction(row.direction)
+    base = row.base if row.base is not None else (rates[row.symbol].for_direction(direction)
+                                                  if row.symbol in rates else 0.5)
+    prior = row.prior if row.prior is not None else (row.stated if row.stated is not None else 0.5)
+    return Resolved(direction, hit, max(0.0, prior - 0.5), base, (row.reason_codes or [""])[0], row.as_of.date(),
+                    row.conviction)
 
 
 def _stored_outcomes(session: Session, ids: list[int], as_of: datetime) -> dict[int, bool]:

@@ -10,6 +10,7 @@ import pytest
 from pipeline.cycle import run_once
 from pipeline.signal_state import divergence_history, resolved_calls
 from config import load_settings
+from intelligence.base_rate import BaseRate
 from intelligence.evidence import has_number
 from intelligence.outcomes import resolve_outcome
 from intelligence.types import Direction
@@ -64,7 +65,8 @@ def test_the_cycle_writes_an_artifact_with_the_numbers_behind_the_digest(store, 
     assert set(features["price"]["timescales"]) == {"short", "mid", "long"}
     assert features["divergence"]["threshold"] > 0 and "timescales" in features["divergence"]
     assert features["narrative"]["headline_count"] == len(features["narrative"]["headlines"])
-    assert artifact["calibration"]["method"] == "prior" and artifact["calibration"]["outcomes"] == 0
+    assert artifact["calibration"]["method"] == "base_rate" and artifact["calibration"]["outcomes"] == 0
+    assert artifact["calibration"]["edge"]["status"] == "none yet"
     # The words carry no numbers; the artifact carries them all.
     assert all(not has_number(s["evidence"]) for s in artifact["signals"])
 
@@ -111,11 +113,32 @@ def test_the_live_cycle_calibrates_on_its_own_history(store, backend) -> None:
     _past_calls(store)
     report = run_once(load_settings(), store, backend, (), MARKET, NOW)
     artifact = json.loads((Path("artifacts") / f"run-{report.run_id}.json").read_text())
-    assert artifact["calibration"]["method"] == "platt" and artifact["calibration"]["outcomes"] == 40
-    for signal in report.signals:
+    calibration = artifact["calibration"]
+    assert calibration["outcomes"] == 40 and calibration["edge"]["calls"] == 40
+    # Forty calls that claimed a small edge and came out as the market went: no edge proven.
+    assert calibration["edge"]["status"] == "none yet"
+    btc = calibration["base_rates"]["BTC"]
+    assert 0 < btc["up"] < 1 and btc["windows"] > 500  # every 24-hour window of the hourly bars known at as-of
+    for signal, row in zip(report.signals, artifact["signals"]):
+        assert row["edge"] == signal.edge_status
         if signal.actionable:
-            assert signal.probability_method == "platt" and "CALIBRATED" in signal.reason_codes
-            assert signal.calibration_count == 40
+            assert signal.calibration_count == 40 and signal.edge_status == "none yet"
+            assert "NO_PROVEN_EDGE" in signal.reason_codes and signal.base_rate is not None
+
+
+def test_calls_bring_the_edge_they_claimed_and_the_base_rate_they_stood_on(store) -> None:
+    made = _past_calls(store, count=8)
+    with store.begin() as session:
+        row = session.get_one(SignalRow, made[0].id)
+        row.features = {"probability": {"value": 0.53, "prior": 0.58, "method": "base_rate", "base_rate": 0.47}}
+    with store() as session:
+        calls = resolved_calls(session, MARKET, AS_OF, {"BTC": BaseRate(0.45, 100)})
+    first, second = calls[0], calls[1]
+    assert first.edge == pytest.approx(0.08) and first.base == pytest.approx(0.47)  # as stored when it was made
+    assert first.cohort == "DIVERGENCE_BULLISH" and first.day == made[0].as_of.date()
+    # A call stored before its features kept them: its stated edge, today's base rate for its side.
+    assert second.direction is Direction.SELL
+    assert second.edge == pytest.approx(0.05) and second.base == pytest.approx(0.55)
 
 
 def test_divergence_history_is_point_in_time_and_skips_empty_cycles(store) -> None:

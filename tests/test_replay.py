@@ -82,8 +82,11 @@ def test_signals_csv_follows_the_contract(base) -> None:
             assert r["probability"] == ""
         else:
             p, codes = float(r["probability"]), r["reason_codes"].split(";")
-            assert 0 < p < 1 and ("CALIBRATED" in codes or "UNCALIBRATED" in codes)
-            assert ("TRACK_RECORD_AGAINST" in codes) == (p < 0.5)
+            assert 0 < p < 1 and ("NO_PROVEN_EDGE" in codes or "EDGE_PROVEN" in codes)
+            assert 0 < float(r["base_rate"]) < 1 and r["edge"] in ("none yet", "proven")
+            # Below one half the call says why: its side's base rate, or a record worse than it.
+            assert (p < 0.5) <= ("BASE_RATE_AGAINST" in codes or "TRACK_RECORD_AGAINST" in codes)
+            assert ("BASE_RATE_AGAINST" in codes) <= (p < 0.5)
         assert math.isfinite(float(r["divergence"])) and -1 <= float(r["narrative_score"]) <= 1
         assert set(filter(None, r["sources"].split(";"))) <= {"CNBC", "Guardian", "Reuters"}
         assert int(r["headline_count"]) >= 0 and ";" not in r["reason_codes"].split(";")[0]
