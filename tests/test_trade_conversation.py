@@ -23,6 +23,7 @@ from service.composition import build_app
 from service.proposal_card import Exposure, ProposalCard, TrackRecord
 from storage.db import open_store
 from tests.conftest import utc
+from tests.snapshot_fixtures import feeds_until
 from trading.views import ProposalView
 
 NOW = utc(2026, 11, 21, 9, 0)
@@ -30,9 +31,12 @@ NOW = utc(2026, 11, 21, 9, 0)
 
 @pytest.fixture(scope="module")
 def embedded_run(tmp_path_factory: pytest.TempPathFactory):
-    """One cycle on the embedded snapshot, as `run --once` makes it; the app over its store."""
+    """One cycle on the embedded snapshot, as `run --once` makes it; the app over its store. The snapshot is cut
+    where the engine makes a call that sizes to a proposal (tests/snapshot_fixtures.py): on the whole of it
+    every asset is a hold."""
     root = tmp_path_factory.mktemp("run")
-    settings = load_settings(database_url=f"sqlite:///{root / 'tb.db'}", artifacts_dir=root / "artifacts")
+    settings = load_settings(database_url=f"sqlite:///{root / 'tb.db'}", artifacts_dir=root / "artifacts",
+                             feeds_dir=feeds_until(root / "feeds"))
     sessions = open_store(settings.database_url)
     report = run_once(settings, sessions, load_backend("embedded", "unused").backend, (), EmbeddedMarketData(), NOW)
     app = build_app(settings, sessions=sessions, clock=lambda: NOW)
