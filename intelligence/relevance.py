@@ -182,8 +182,8 @@ class _Index:
         found = []
         for run in self._heads.finditer(body) if self._heads is not None else ():
             start, stop = run.span()
-            if start >= 2 and body[start - 1] in ".," and body[start - 2].isdigit():
-                continue  # inside a number: the "3m" of "£10.3m" is no name
+            if start >= 2 and body[start].isdigit() and body[start - 1] in ".," and body[start - 2].isdigit():
+                continue  # inside a number: the "3m" of "£10.3m" is no name (the "ADA" of "2000.ADA" is)
             head = run.group()
             whole, longer = self._by_head[head]
             if whole:
