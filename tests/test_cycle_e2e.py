@@ -196,16 +196,16 @@ def test_no_headlines_fails_the_run_with_a_reason(env, backend, monkeypatch, tmp
     assert run.status == "failed" and "feed has no items" in run.problems[0]
 
 
-def test_a_filled_trade_is_not_offered_again_on_the_next_cycle(env, backend) -> None:
-    settings, sessions = env
-    first = _run(env, backend)
+def test_a_filled_trade_is_not_offered_again_on_the_next_cycle(call_env, backend) -> None:
+    settings, sessions = call_env
+    first = _run(call_env, backend)
     service = build_app(settings, sessions=sessions, clock=lambda: NOW + timedelta(minutes=2)).service
     assert service.approve(first.proposal_id, "alice").ok
-    again = _run(env, backend, now=NOW + timedelta(minutes=20))
+    again = _run(call_env, backend, now=NOW + timedelta(minutes=20))
     assert again.proposal_id is None and again.proposal.code is OutcomeCode.HOLDING
     assert [(s.symbol, s.code) for s in again.proposal.skipped] == [(first.proposal.symbol, OutcomeCode.HOLDING)]
     service.close(first.proposal.symbol or "", "alice", confirm=True)
-    after = _run(env, backend, now=NOW + timedelta(minutes=40))  # flat again, but the same signal was traded
+    after = _run(call_env, backend, now=NOW + timedelta(minutes=40))  # flat again, but the same signal was traded
     assert after.proposal_id is None and after.proposal.code is OutcomeCode.ALREADY_PROPOSED
 
 

@@ -18,9 +18,11 @@ from storage.market_models import MarketSnapshotRow, PredictionMarketRow
 from storage.provider_models import BreakerRow
 from tests.conftest import utc
 from tests.fake_gamma import FakeGamma, crypto_week, gamma_event, gamma_market
+from tests.snapshot_fixtures import CALL_AS_OF, feeds_until
 
-AS_OF = utc(2025, 12, 13, 10, 14)  # the embedded snapshot's newest headline
-NOW = utc(2025, 12, 13, 10, 30)  # a run as if live then: the quotes and the calls are of one moment
+AS_OF = CALL_AS_OF  # the snapshot cut where the engine makes its one call: BTC SELL (tests/snapshot_fixtures.py)
+NOW = utc(2025, 12, 11, 21, 56)  # a run as if live then: the quotes and the calls are of one moment
+LADDER = "Will the price of Bitcoin be above $92,000 on December 12?"
 EMBEDDED = EmbeddedMarketData()
 CLOSES = {s: EMBEDDED.bars_until(s, AS_OF).bars[-1].close for s in ("BTC", "ETH", "XRP")}
 
@@ -43,6 +45,7 @@ def gamma() -> Iterator[FakeGamma]:
 @pytest.fixture
 def env(gamma: FakeGamma, database_url: str, tmp_path):
     settings = load_settings(database_url=database_url, artifacts_dir=tmp_path / "artifacts", polymarket=True,
+                             feeds_dir=feeds_until(tmp_path / "feeds"),
                              polymarket_base_url=gamma.url, provider_read_timeout_seconds=0.5, breaker_failures=2)
     return settings, open_store(database_url)
 
@@ -61,14 +64,14 @@ def test_the_section_is_in_the_digest_and_the_numbers_in_the_artifact(env, backe
     report = _run(env, backend)
     section = report.digest.prediction_markets
     assert section is not None and not report.digest.degraded and section.note is None
-    eth = {s.symbol: s for s in report.signals}["ETH"]
-    assert eth.direction.value == "BUY"  # the embedded snapshot's one call: the comparisons below rest on it
-    lines = [line for line in section.lines if line.symbol == "ETH"]
-    assert [line.comparable for line in lines] == [True, True, False]
-    assert lines[1].line == ("The crowd leans towards Ethereum ending above about today's price within a day, "
-                             "and our reading of the news is bullish.")
+    btc = {s.symbol: s for s in report.signals}["BTC"]
+    assert btc.direction.value == "SELL"  # the cut's one call: the comparisons below rest on it
+    lines = [line for line in section.lines if line.symbol == "BTC"]
+    assert [line.comparable for line in lines] == [True, False, False]
+    assert lines[0].line == ("The crowd is split on Bitcoin ending above about today's price within a day; "
+                             "our reading of the news is bearish.")
     assert not any(ch.isdigit() for line in section.lines for ch in line.line)
-    assert section.count("seen") == 51 and section.count("comparable") == 2 and section.count("shown") == 9
+    assert section.count("seen") == 51 and section.count("comparable") == 1 and section.count("shown") == 9
     assert section.count("names no asset of the universe") == 1  # NVIDIA is not in the universe
     # The quarter-hour and hourly candles of BTC, ETH and XRP say nothing about a day: left out, not stored.
     assert section.count("a candle much shorter than the engine's horizon") == 6
@@ -76,14 +79,17 @@ def test_the_section_is_in_the_digest_and_the_numbers_in_the_artifact(env, backe
     assert section.count("malformed: outcomePrices is not JSON") == 1
     assert section.count("malformed: an outcome price outside 0..1") == 1
     markets = {m["question"]: m for m in _artifact(env, report)["prediction_markets"]["markets"]}
-    daily = markets["Ethereum Up or Down on December 14?"]
-    assert daily["comparable"] and daily["implied_probability"] == pytest.approx(0.47)
-    assert daily["engine_probability"] == pytest.approx(eth.probability) and daily["engine_direction"] == "BUY"
-    btc = markets["Bitcoin Up or Down on December 14?"]
-    assert not btc["comparable"] and btc["comparison"] == "the engine made no call (HOLD)"
-    assert btc["engine_probability"] is None
+    ladder = markets[LADDER]  # settles at noon in New York the next day: within the engine's 24 hours
+    assert ladder["comparable"] and ladder["implied_probability"] == pytest.approx(0.466)
+    # The engine's SELL at p is a 1 - p chance of ending above: the same question the crowd answers.
+    assert ladder["engine_probability"] == pytest.approx(1 - btc.probability) and ladder["engine_direction"] == "SELL"
+    daily = markets["Bitcoin Up or Down on December 13?"]  # 43 hours away: not the engine's question
+    assert not daily["comparable"] and daily["comparison"] == "the market ends too far from the end of the engine's horizon"
+    eth = markets["Ethereum Up or Down on December 13?"]
+    assert not eth["comparable"] and eth["comparison"] == "the engine made no call (HOLD)"
+    assert eth["engine_probability"] is None
     [call] = gamma.calls("/events")
-    assert call["tag_slug"] == ["crypto"] and call["end_date_min"] == ["2025-12-13T10:30:00Z"]
+    assert call["tag_slug"] == ["crypto"] and call["end_date_min"] == ["2025-12-11T21:56:00Z"]
 
 
 def test_every_matched_market_is_stored_and_resolutions_follow(env, backend, gamma) -> None:
@@ -92,31 +98,29 @@ def test_every_matched_market_is_stored_and_resolutions_follow(env, backend, gam
     with sessions() as session:
         stored = session.scalar(select(func.count()).select_from(PredictionMarketRow))
         snapshots = list(session.scalars(select(MarketSnapshotRow)))
-        eth_daily = session.scalars(select(PredictionMarketRow).where(
-            PredictionMarketRow.question == "Ethereum Up or Down on December 14?")).one()
+        ladder = session.scalars(select(PredictionMarketRow).where(PredictionMarketRow.question == LADDER)).one()
     matched = first.digest.prediction_markets.count("matched")
     assert stored == matched == len(snapshots) == 42
-    assert (eth_daily.symbol, eth_daily.kind, eth_daily.outcome, eth_daily.end_at) == (
-        "ETH", "up_down", None, utc(2025, 12, 14, 17))
-    snap = next(s for s in snapshots if s.market_id == eth_daily.market_id)
-    assert snap.comparable and snap.implied_probability == pytest.approx(0.47) and snap.run_id == first.run_id
+    assert (ladder.symbol, ladder.outcome, ladder.end_at) == ("BTC", None, utc(2025, 12, 12, 17))
+    snap = next(s for s in snapshots if s.market_id == ladder.market_id)
+    assert snap.comparable and snap.implied_probability == pytest.approx(0.466) and snap.run_id == first.run_id
     assert snap.signal_as_of == AS_OF and snap.horizon_hours == 24
     with sessions() as session:  # what /digest and /markets will show after the fact: the section as the cycle had it
         assert stored_section(session, first.run_id) == first.digest.prediction_markets
 
-    # A day and a half later the market has closed Up: the next cycle asks for it by id and stores the outcome.
+    # A day and a half later the market has closed Yes: the next cycle asks for it by id and stores the outcome.
     for event in gamma.events:
         for market in event["markets"]:
-            if market["id"] == eth_daily.market_id:
+            if market["id"] == ladder.market_id:
                 market.update(closed=True, outcomePrices=json.dumps(["1", "0"]), umaResolutionStatus="resolved")
     later = NOW + timedelta(days=1, hours=12)
     second = _run(env, backend, now=later)
     by_id = gamma.calls("/markets")
-    assert by_id and eth_daily.market_id in by_id[0]["id"]
+    assert by_id and ladder.market_id in by_id[0]["id"]
     with sessions() as session:
-        resolved = session.get_one(PredictionMarketRow, eth_daily.market_id)
+        resolved = session.get_one(PredictionMarketRow, ladder.market_id)
         assert resolved.outcome is True and resolved.resolved_at == later
-    assert _artifact(env, second)["prediction_markets"]["resolved_this_cycle"][eth_daily.market_id] == "yes"
+    assert _artifact(env, second)["prediction_markets"]["resolved_this_cycle"][ladder.market_id] == "yes"
     # The quotes are of `later`, the calls still of the snapshot: no comparison, and the section says why.
     assert second.digest.prediction_markets.count("comparable") == 0
     assert "read live" in second.digest.prediction_markets.note
@@ -132,7 +136,7 @@ def test_polymarket_down_degrades_the_run_and_the_digest_still_comes(env, backen
     report = _run(env, backend)
     expected = problem.format(url=gamma.url)
     assert report.digest.degraded and expected in report.digest.problems
-    assert len(report.signals) == 9 and report.digest.items  # the rest of the cycle is untouched
+    assert len(report.signals) == 11 and report.digest.items  # the rest of the cycle is untouched
     section = report.digest.prediction_markets
     assert section is not None and not section.lines and section.note.startswith("Polymarket could not be read")
     assert expected in _artifact(env, report)["problems"]
