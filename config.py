@@ -7,9 +7,10 @@ import os
 import re
 from datetime import time as dt_time
 from pathlib import Path
-from typing import Annotated, Callable, Collection, Literal, Mapping, Optional, Sequence
+from typing import Annotated, Any, Callable, Collection, Literal, Mapping, Optional, Sequence
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -107,6 +108,9 @@ def _check_feed_urls(feeds: object) -> None:
 def _need_alpaca_keys(data: Mapping[str, object], what: str) -> None:
     if data.get("alpaca_key") is None or data.get("alpaca_secret") is None:
         raise ValueError(f"{what} needs TB_ALPACA_KEY and TB_ALPACA_SECRET, which are not set")
+
+
+NewsSource = Literal["embedded", "rss", "alpaca"]
 
 
 class Settings(BaseSettings):
@@ -233,8 +237,7 @@ class Settings(BaseSettings):
     # --- live data (providers/http_feeds.py, providers/alpaca_data.py, pipeline/data_sources.py; README "Live data") ---
     # "embedded" is the shipped snapshot, run as of its newest headline; anything else runs as of now:
     # "rss" reads TB_FEEDS over HTTP, "alpaca" reads Alpaca's news API. Mixing the two would date one run twice.
-    news_sources: Annotated[list[Literal["embedded", "rss", "alpaca"]], NoDecode] = Field(
-        default_factory=lambda: ["embedded"])
+    news_sources: Annotated[list[NewsSource], NoDecode] = Field(default_factory=lambda: list[NewsSource](["embedded"]))
     market_data: Literal["embedded", "alpaca"] = "embedded"
     # A provider that does not answer in time must not stall the cycle (alpaca-py and feeds set none).
     provider_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
@@ -471,7 +474,7 @@ def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
     return errors
 
 
-def _describe(error: dict) -> str:
+def _describe(error: ErrorDetails) -> str:
     field = error["loc"][0] if error["loc"] else "?"
     name = "ANTHROPIC_API_KEY" if field == "anthropic_api_key" else ENV_PREFIX + str(field).upper()
     got = error.get("input")
@@ -494,7 +497,7 @@ def _unknown_symbols(symbols: Sequence[str], known: Collection[str]) -> list[str
 UniverseCheck = Callable[[Optional["Settings"], Sequence[str]], list[str]]
 
 
-def load_settings(known_symbols: Collection[str] | UniverseCheck | None = None, **overrides: object) -> Settings:
+def load_settings(known_symbols: Collection[str] | UniverseCheck | None = None, **overrides: Any) -> Settings:
     """Settings from the environment and `.env`; every problem reported at once, each naming its variable.
 
     `known_symbols` (the asset catalogue's symbols, or a check that reads the catalogue the settings name:

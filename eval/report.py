@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from eval.baselines import NAMES, KnownMove, Target, direction_probability, walk
 from eval.bootstrap import ClusterResampler, Interval, mean_interval, skill_interval
 from eval.cohorts import CohortRow, cohorts
 from eval.equity import Costs, EquityCurve, equity_curve
+from eval.markets import MarketComparison
 from eval.metrics import CalibrationBin
 from eval.resolve import Resolution
 from eval.signals import EvalSignal
@@ -72,7 +73,7 @@ class EvalReport:
 
 def distinct(signals: Sequence[EvalSignal]) -> tuple[list[EvalSignal], int]:
     """One signal per (symbol, time, horizon): the latest stored wins, as a rerun of one cycle restates it."""
-    latest: dict[tuple, EvalSignal] = {}
+    latest: dict[tuple[Any, ...], EvalSignal] = {}
     for s in signals:
         latest[(s.symbol, s.as_of, s.horizon)] = s
     kept = sorted(latest.values(), key=lambda s: (s.as_of, s.symbol))
@@ -180,7 +181,7 @@ class ForecastTable:
 def forecast_table(resolved: Sequence[Resolution], history: Sequence[KnownMove]) -> ForecastTable:
     """`resolved` must all have an outcome; the baselines learn from `history` (known_moves of every signal)."""
     p = np.array([r.signal.probability for r in resolved], dtype=float)
-    y = np.array([r.outcome.hit for r in resolved], dtype=float)  # type: ignore[union-attr]
+    y = np.array([float(r.outcome.hit) for r in resolved])  # type: ignore[union-attr]
     is_buy = np.array([r.signal.direction is Direction.BUY for r in resolved])
     forecasts = walk_forward(
         [Target(r.signal.as_of, r.signal.price_score, r.signal.narrative_score) for r in resolved],

@@ -95,7 +95,7 @@ def lead_stories(features: Mapping[str, Any], sign: int, limit: int = 1) -> tupl
 
     pushing = [h for h in features.get("narrative", {}).get("headlines", []) if pushes(h)]
     def push(story: Mapping[str, Any]) -> float:
-        return abs(story.get("polarity", 0.0) * story.get("weight", 0.0))
+        return abs(float(story.get("polarity", 0.0)) * float(story.get("weight", 0.0)))
 
     pushing.sort(key=lambda h: -push(h))
     pushing = [h for h in pushing if push(h) >= LEAD_SHARE * push(pushing[0])]

@@ -58,7 +58,7 @@ def cross_check_polarity(
         verdicts = _stored(session, client.llm_id, wanted)
     problem = None
     failed_assets = 0
-    for symbol, headlines in chosen.items():
+    for headlines in chosen.values():
         ask = _unique([h for h in headlines if h.content_hash not in verdicts])
         if not ask:
             continue
@@ -81,7 +81,7 @@ def cross_check_polarity(
     blended = dict(polarity)
     for content_hash in wanted & verdicts.keys():
         blended[content_hash] = blend(polarity[content_hash], verdicts[content_hash], settings.claude_weight)
-    problems = ()
+    problems: tuple[Problem, ...] = ()
     if problem is not None:
         assets = sum(1 for found in chosen.values() if found)
         problems = (Problem(WHERE, f"skipped for {failed_assets} of {assets} assets, model scores used: {problem}"),)

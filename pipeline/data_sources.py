@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol
 
 from config import ConfigError, Settings
-from intelligence.types import BarSource
+from intelligence.types import BarSource, Headline, Problem
 from providers.bars import EmbeddedMarketData
 from providers.feeds import FeedBatch, read_feed_directory
 from storage.db import Sessions
@@ -56,7 +56,8 @@ class DataSources:
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def fetch_news(self, since: datetime, until: datetime) -> FeedBatch:
-        headlines, problems = [], []
+        headlines: list[Headline] = []
+        problems: list[Problem] = []
         for source in self.news:
             batch = source.fetch(since, until)
             headlines.extend(batch.headlines)

@@ -145,7 +145,7 @@ class AlpacaMarketData:
             get = lambda: self._stocks.get_stock_bars(request)  # noqa: E731
         try:
             # Converting inside the breaker: a malformed answer is a failing provider like a 500 is.
-            every = self.breaker.call(lambda: _converted(symbol, get().data.get(wanted, [])))
+            every = self.breaker.call(lambda: _converted(symbol, get().data.get(wanted, [])))  # type: ignore[no-untyped-call]
         except CircuitOpen as exc:
             raise AlpacaDataError(f"{symbol} bars not fetched: Alpaca data {exc}") from None
         except AlpacaDataError:

@@ -12,7 +12,7 @@ import json
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def load_embedded_backend(path: Path | None = None, step: Callable[[str], None] 
     try:
         config = FeatureConfig.from_dict(meta["features"])
         stack = encoder = None
-        identity: dict = {"features": config.to_dict(), "scoring": SCORING_VERSION}
+        identity: dict[str, Any] = {"features": config.to_dict(), "scoring": SCORING_VERSION}
         if stacked:
             inputs = tuple(str(name) for name in meta["stack"]["inputs"])
             stack = Stack(arrays.pop("stack_weights"), arrays.pop("stack_bias"), arrays.pop("stack_rule_offsets"),
@@ -81,7 +81,7 @@ def _read_bytes(path: Path) -> bytes:
         ) from exc
 
 
-def _read_meta(path: Path) -> dict:
+def _read_meta(path: Path) -> dict[str, Any]:
     try:
         meta = json.loads(_read_bytes(path).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

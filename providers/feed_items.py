@@ -19,7 +19,7 @@ import threading
 import xml.parsers.expat
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Generic, Hashable, Sequence, TypeVar
+from typing import Any, Generic, Hashable, Sequence, TypeVar
 
 # Elements feedparser reads as entries: RSS 0.9x/2.0 items (no namespace), RSS 0.90 and 1.0 items,
 # Atom 0.3 and 1.0 entries. Should feedparser count differently, the caller sees the counts disagree.
@@ -50,12 +50,12 @@ class _Scan:
 
     def __init__(self, data: bytes, parser: xml.parsers.expat.XMLParserType) -> None:
         self.data, self.parser = data, parser
-        self.stack: list[tuple] = []  # (name, attributes, namespace declarations) of open elements
+        self.stack: list[tuple[Any, ...]] = []  # (name, attributes, namespace declarations) of open elements
         self.declared: list[tuple[str, str]] = []  # namespace declarations waiting for their element
         self.root_at: int | None = None
         self.item_depth: int | None = None
         self.item_start = 0
-        self.contexts: dict[tuple, bytes] = {}
+        self.contexts: dict[tuple[Any, ...], bytes] = {}
         self.spans: list[tuple[int, int]] = []
         self.item_contexts: list[bytes] = []
         self.unusual = False

@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import feedparser
 
@@ -124,7 +124,7 @@ def _from_items(source: str, split: Split) -> FeedBatch | None:
     return _batch(source, entries, False, None)
 
 
-def _headline(source: str, entry: Mapping) -> Headline | None:
+def _headline(source: str, entry: Mapping[str, Any]) -> Headline | None:
     title = normalize_text(entry.get("title", ""))
     stamp = entry.get("published_parsed") or entry.get("updated_parsed")
     if not title or stamp is None:

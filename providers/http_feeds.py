@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from intelligence.types import Problem
+from intelligence.types import Headline, Problem
 from providers.circuit import CircuitBreaker, CircuitOpen
 from providers.feeds import FeedBatch, parse_feed
 
@@ -96,7 +96,8 @@ class HttpFeeds:
 
     def fetch(self, since: datetime | None = None, until: datetime | None = None) -> FeedBatch:
         """Every feed once; a feed that fails becomes a Problem named after it, the others still count."""
-        headlines, problems = [], []
+        headlines: list[Headline] = []
+        problems: list[Problem] = []
         for name, url in self._feeds.items():
             batch = self._fetch_one(name, url)
             headlines.extend(batch.headlines)

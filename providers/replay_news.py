@@ -24,7 +24,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    import _csv
 
 from intelligence.types import Headline, normalize_text
 
@@ -109,7 +113,7 @@ def _detect(path: Path, header: list[str]) -> tuple[_Format, dict[str, int]]:
     )
 
 
-def _read(path: Path, reader: "csv._reader") -> NewsFile:
+def _read(path: Path, reader: "_csv.Reader") -> NewsFile:
     header = next(reader, None)
     if not header:
         raise NewsError(f"{path}: line 1: empty file, expected a header row")

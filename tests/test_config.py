@@ -4,8 +4,9 @@ import pytest
 
 from providers.catalogue import load_catalogue
 
-CATALOGUE = load_catalogue()
 from config import LIVE_TRADING_PHRASE, ConfigError, load_settings
+
+CATALOGUE = load_catalogue()
 
 
 def test_defaults_need_no_environment() -> None:

@@ -8,7 +8,6 @@ import pytest
 
 from providers.catalogue import load_catalogue
 
-CATALOGUE = load_catalogue()
 from intelligence.cycle import CycleParams
 from intelligence.evidence import describe_tape, evidence_line, has_number, join_names, quote_text, span_words
 from intelligence.narrative import Contribution, NarrativeScore
@@ -21,6 +20,8 @@ from providers.bars import read_bars
 from providers.replay_news import read_news
 from providers.sentiment_models import load_backend
 from tests.conftest import utc
+
+CATALOGUE = load_catalogue()
 
 AS_OF = utc(2025, 12, 13, 10, 14)
 

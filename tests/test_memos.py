@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 from intelligence import novelty, relevance
 from providers.catalogue import load_catalogue
 
-CATALOGUE = load_catalogue()
 from intelligence.outcomes import resolve_outcome, resolve_outcomes
 from intelligence.types import Asset, Direction, Headline
 from providers.bars import read_bars
 from tests.conftest import utc
+
+CATALOGUE = load_catalogue()
 
 EMBEDDED = Path(__file__).resolve().parent.parent / "providers" / "embedded" / "bars"
 BTC = read_bars(EMBEDDED / "BTCUSDT_1h.csv", "BTC")

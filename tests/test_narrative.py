@@ -6,7 +6,6 @@ import pytest
 
 from providers.catalogue import load_catalogue
 
-CATALOGUE = load_catalogue()
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +13,8 @@ from intelligence.narrative import decay, fold_duplicates, huber_center, narrati
 from intelligence.relevance import Mention, relevant_headlines
 from intelligence.types import Headline, Polarity
 from tests.conftest import utc
+
+CATALOGUE = load_catalogue()
 
 AS_OF = utc(2025, 12, 13, 10, 14)
 HALF_LIFE = timedelta(hours=12)

@@ -7,7 +7,6 @@ import pytest
 
 from providers.catalogue import load_catalogue
 
-CATALOGUE = load_catalogue()
 from intelligence.relevance import (
     SEMANTIC_MIN, SEMANTIC_WEIGHT, SUMMARY_WEIGHT, TITLE_WEIGHT, ContextTermScorer, mentions, relevance,
     relevant_headlines,
@@ -15,6 +14,8 @@ from intelligence.relevance import (
 from intelligence.types import Headline
 from providers.replay_news import read_news
 from tests.conftest import utc
+
+CATALOGUE = load_catalogue()
 
 REPLAY = Path(__file__).resolve().parent / "data" / "replay"
 

@@ -180,12 +180,14 @@ def linear_scores(x: SparseRows, weights: np.ndarray, bias: np.ndarray) -> np.nd
     out = np.empty((x.n_rows, weights.shape[1]))
     for c in range(weights.shape[1]):
         out[:, c] = np.bincount(rows, weights=x.data * weights[x.indices, c], minlength=x.n_rows)
-    return out + bias
+    scores: np.ndarray = out + bias
+    return scores
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    shares: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return shares
 
 
 Encoder = Callable[[Sequence[str]], np.ndarray]  # texts -> (n, 3) probabilities in LABELS order
@@ -242,7 +244,8 @@ class Stack:
 def stack_inputs(ngram: np.ndarray, encoder: np.ndarray | None) -> np.ndarray:
     """(n, inputs): log-probabilities of the first-stage models side by side."""
     parts = [ngram] if encoder is None else [ngram, encoder]
-    return np.log(np.clip(np.hstack(parts), 1e-6, 1.0))
+    stacked: np.ndarray = np.log(np.clip(np.hstack(parts), 1e-6, 1.0))
+    return stacked
 
 
 def rules_fired(texts: Sequence[str], max_chars: int) -> np.ndarray:

@@ -41,7 +41,8 @@ class EncoderShape:
 def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * gamma + beta
+    normed: np.ndarray = (x - mean) / np.sqrt(var + eps) * gamma + beta
+    return normed
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -50,7 +51,8 @@ def _erf(x: np.ndarray) -> np.ndarray:
     x = np.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * x)
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return sign * (1.0 - poly * np.exp(-x * x))
+    value: np.ndarray = sign * (1.0 - poly * np.exp(-x * x))
+    return value
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
@@ -68,7 +70,8 @@ def rowwise_product(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def _softmax_rows(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    shares: np.ndarray = e / e.sum(axis=-1, keepdims=True)
+    return shares
 
 
 class MiniLmClassifier:

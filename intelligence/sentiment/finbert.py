@@ -126,7 +126,8 @@ def quantize_int8(model: Any) -> Any:
         # torch 2.x announces eager-mode quantisation's move to torchao; the API still works and
         # torchao would be a new dependency for one call.
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        return torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+            model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
 
 def is_int8(model: Any) -> bool:
