@@ -163,6 +163,19 @@ class Settings(BaseSettings):
     # A burst of /status, /digest, /signals, /proposals shares one read of the store for this long;
     # anything changed through the bot or serve is seen at once, other writers within this bound. 0: off.
     chat_read_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    # Chat under load. A command the store cannot take yet (another process holds it) is tried again until
+    # it can; its answer says how long it waited when that was at least this long.
+    chat_store_note_seconds: float = Field(default=3.0, ge=0)
+    # A stranger gets one refusal per interval; what they send meanwhile is logged, not answered.
+    telegram_refusal_interval_seconds: float = Field(default=3600.0, ge=0)
+    # Refusals go out at most this fast, on a budget of their own: operators' answers never queue behind them.
+    telegram_refusals_per_second: float = Field(default=2.0, gt=0, le=30)
+    # /eval answers with the last summary made while it is younger than this; older, it is made again, once
+    # for everyone asking meanwhile (each one resolves outcomes and writes an eval_runs/ directory).
+    chat_eval_fresh_minutes: float = Field(default=15.0, ge=0)
+    # The smallest order the broker takes (Alpaca: 1 USD for a fractional order); /size refuses a size worth
+    # less, with the reason. Never below one cent.
+    min_order_notional: float = Field(default=1.0, ge=0.01)
 
     @field_validator("telegram_subscribers", mode="before")
     @classmethod

@@ -28,7 +28,7 @@ from trading.exits import Exits
 from trading.guards import GuardLimits, check_order
 from trading.proposals import ProposalStatus, claim, is_expired, record_event, transition
 from trading.reconcile import Reconciler, approvals_without_order
-from trading.size_spec import SizeSpecError, parse_size
+from trading.size_spec import SizeSpecError, order_size_problem, parse_size
 from trading.state import TradingState, read_state, write_state
 from trading.trades import TradeBook, load_book
 from trading.views import OrderView, PnlView, PositionView, ReconcileView
@@ -60,11 +60,13 @@ class DeskConfig:
     reconcile_minutes: float
     auto_approve_probability: float | None  # None: every proposal waits for an operator
     horizon_exit: bool = True  # close a position from a signal once its horizon has passed (trading/exits.py)
+    min_order_notional: float = 1.0  # USD: /size refuses a size worth less (the broker's minimum order)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeskConfig:
         return cls(GuardLimits.from_settings(settings), settings.confirm_size_multiple, settings.take_profit_ratio,
-                   settings.reconcile_minutes, settings.auto_approve_probability, settings.horizon_exit)
+                   settings.reconcile_minutes, settings.auto_approve_probability, settings.horizon_exit,
+                   settings.min_order_notional)
 
 
 @dataclass(frozen=True)
@@ -151,8 +153,10 @@ class TradingDesk:
             plan = context.plan_for(session, proposal)
             intent = context.order_intent(proposal, plan, self.broker)
             quantity = parsed.quantity(view.account.equity, intent.price, plan.suggested_quantity)
-            if not quantity > 0:
-                return DeskResult(False, "BAD_SIZE", f"{parsed.describe()} comes to no quantity at all.", proposal_id)
+            problem = order_size_problem(quantity, intent.price, self.config.min_order_notional)
+            if problem is not None:
+                return DeskResult(False, "BAD_SIZE", f"Cannot size #{proposal_id} to {parsed.describe()}: {problem}.",
+                                  proposal_id)
             sized = context.order_intent(proposal, plan, self.broker, quantity)
             guard_ctx = context.record_guard_context(session, self.broker.name, view, now, proposal_id)
             breaches = [b for b in check_order(sized, guard_ctx, self.limits) if b.guard in (
