@@ -18,6 +18,7 @@ from service.operator import ActionResult, OperatorService
 from service.commands import Help
 from service.proposal_card import ProposalCard
 from service.results import NoDigest, Proposals
+from storage.errors import StoreError
 
 log = logging.getLogger(__name__)
 CONFIRM_PREFIX, CANCEL_PREFIX = "c", "x"  # "c:<token>", "x:<token>": the question itself stays in the store
@@ -47,6 +48,15 @@ class Caller:
 class Button:
     label: str
     data: str  # what the press sends back, e.g. "approve:12" (Telegram allows 64 bytes)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A button press resolved to the command it stands for, to run next (a confirmed question's command)."""
+
+    name: str
+    words: tuple[str, ...]
+    confirm: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,10 @@ class Actions:
         elif spec is None:
             p = caller.prefix
             reply = Reply(docs.problem_doc(f"Unknown command {p}{name}. {p}help lists what you may use."), "UNKNOWN")
+        elif caller.group and spec.group_role is not None and not caller.role.may(spec.group_role):
+            reply = Reply(docs.problem_doc(f"Only an operator can {spec.name} a group: all its members read what it "
+                                           f"receives. Send {caller.prefix}{spec.name} to me in a private chat for your "
+                                           "own."), "REFUSED")
         elif spec.account and caller.group and not self.account_in_groups:
             reply = Reply(docs.info_doc("Ask me in private", "Account figures stay out of groups: send "
                                         f"{caller.prefix}{name} to me in a private chat."), "PRIVATE")
@@ -123,22 +137,34 @@ class Actions:
         spec = chat_spec(name)
         return spec is not None and spec.reads_only
 
-    def runs_long(self, caller: Caller, name: str) -> bool:
-        """Whether this command, for this caller, may block for a while (a refusal never does)."""
+    @staticmethod
+    def takes_turn(caller: Caller, name: str) -> bool:
+        """Whether the command changes what operators control (trading, proposals) for this caller: those
+        take turns across chats, in arrival order. Reads, reader commands and refusals never wait for them."""
         spec = chat_spec(name)
-        return spec is not None and spec.slow and allowed(caller, spec)
+        return spec is not None and not spec.reads_only and spec.role is Role.OPERATOR and allowed(caller, spec)
 
-    def press_runs_long(self, caller: Caller, data: str) -> bool:
-        """Whether a press may block: its command's, or a Confirm's (which may stand for any command)."""
+    def press_takes_turn(self, caller: Caller, data: str) -> bool:
+        """A press takes turns like its command; a Confirm or Cancel may stand for any operator command."""
         name = data.split(":", 1)[0]
-        return caller.role is not Role.STRANGER and (name == CONFIRM_PREFIX or self.runs_long(caller, name))
+        return caller.role is Role.OPERATOR and (name in (CONFIRM_PREFIX, CANCEL_PREFIX) or self.takes_turn(caller, name))
 
-    def press(self, caller: Caller, data: str) -> Reply:
+    def press(self, caller: Caller, data: str) -> tuple[Reply, CommandRecord]:
+        """A button press, all of it (`resolve_press`, then the command it stands for)."""
+        step = self.resolve_press(caller, data)
+        if isinstance(step, Invocation):
+            reply, record = self.handle(caller, step.name, step.words, step.confirm)
+            return (replace(reply, settled=True) if step.confirm else reply), record
+        return step
+
+    def resolve_press(self, caller: Caller, data: str) -> tuple[Reply, CommandRecord] | Invocation:
         """A button press: the same command, the same checks, as if it had been typed; a press made for an
-        older version of the proposal, or an answered confirmation, changes nothing."""
+        older version of the proposal, or an answered confirmation, changes nothing. Returns the answer, or
+        the command to run now (`handle`): a chat adapter retries each step on its own while the store is
+        busy, so a confirmation taken is never taken twice nor lost."""
         parts = data.split(":")
         if caller.role is Role.STRANGER:  # refused and logged like a typed command, whatever the button
-            return self.run(caller, parts[0] or "button", [])
+            return self.handle(caller, parts[0][:32] or "button", [])
         if len(parts) == 2 and parts[0] in (CONFIRM_PREFIX, CANCEL_PREFIX):
             return self._answer(caller, parts[1], cancel=parts[0] == CANCEL_PREFIX)
         spec = chat_spec(parts[0])
@@ -153,9 +179,9 @@ class Actions:
             changed = self._changed_since(words[0], version)
             if changed is not None:
                 return self._logged(caller, spec.name, words, changed)
-        return self.run(caller, spec.name, words)
+        return Invocation(spec.name, tuple(words))
 
-    def _answer(self, caller: Caller, token: str, cancel: bool) -> Reply:
+    def _answer(self, caller: Caller, token: str, cancel: bool) -> tuple[Reply, CommandRecord] | Invocation:
         """Confirm or Cancel on a question asked earlier: once, by the one asked, while nothing has changed."""
         answer = self.service.answer_confirmation(token, caller.user_id, cancel)
         if isinstance(answer, str):
@@ -166,8 +192,7 @@ class Actions:
             changed = self._changed_since(str(answer.proposal_id), answer.proposal_version)
             if changed is not None:
                 return self._logged(caller, answer.command, list(answer.arguments), changed)
-        reply = self.run(caller, answer.command, list(answer.arguments), confirm=True)
-        return replace(reply, settled=True)
+        return Invocation(answer.command, tuple(answer.arguments), confirm=True)
 
     def _changed_since(self, proposal_word: str, version: str) -> Reply | None:
         try:
@@ -183,10 +208,10 @@ class Actions:
             f"{current.quantity:.6g} {current.symbol}): nothing was done. /proposals shows it as it stands."), "STALE",
             settled=True)
 
-    def _logged(self, caller: Caller, name: str, words: Sequence[str], reply: Reply) -> Reply:
-        self._record(CommandRecord(caller.channel, caller.user_id, caller.chat_id, name, " ".join(words) + " (button)",
-                                   caller.role, True, reply.outcome))
-        return reply
+    @staticmethod
+    def _logged(caller: Caller, name: str, words: Sequence[str], reply: Reply) -> tuple[Reply, CommandRecord]:
+        return reply, CommandRecord(caller.channel, caller.user_id, caller.chat_id, name, " ".join(words) + " (button)",
+                                    caller.role, True, reply.outcome)
 
     def _refuse(self, caller: Caller, name: str) -> Reply:
         log.warning("refused %s%s from %s user %s in chat %s (%s)", caller.prefix, name, caller.channel,
@@ -201,6 +226,8 @@ class Actions:
             return self._reply(spec, call, caller, spec.handler(self.service, call))
         except UsageError as exc:
             return Reply(docs.problem_doc(str(exc)), "BAD_INPUT")
+        except StoreError:  # busy or unusable: the chat adapter tries the command again, it is not lost
+            raise
         except Exception:  # the chat gets a sentence, the log gets the traceback
             log.exception("%s from %s failed", spec.name, caller.actor)
             return Reply(docs.problem_doc("Something went wrong on our side; it is in the log. Nothing was changed "

@@ -10,11 +10,17 @@ At least once, and a duplicate only where it cannot be told apart: a send that g
 time (Unknown) may have been shown, so it is marked unknown and sent again only after
 `Backoff.unknown_delay()`, not at once and not backed up to Discord. A part Telegram confirmed is
 never sent again by this process, even when the store is too busy to record it at that moment.
+
+Some kinds go on a budget of their own (refusals to people the bot is not for): they are delivered
+after everything else that is due, at most `Budget.rate` a second, in a lane apart from the other
+messages to the same chat, so a flood of strangers never delays an operator's answer. Every store
+call runs in a worker thread: the event loop never waits for a busy store.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +30,32 @@ from bot.outbox import UNKNOWN, Envelope, Outbox, Pending
 from redaction import redact
 
 log = logging.getLogger(__name__)
+REFUSAL = "refusal"  # the kind of a reply that refuses someone: sent on its own budget, after the rest
+
+
+class Budget:
+    """A token bucket: `rate` messages a second, up to `burst` at once."""
+
+    def __init__(self, rate: float, burst: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self._clock = rate, max(burst, 1.0), clock
+        self._tokens, self._at = self.burst, clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+
+    def take(self) -> bool:
+        self._refill()
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def wait(self) -> float:
+        """Seconds until the next message may go."""
+        self._refill()
+        return max(0.0, (1.0 - self._tokens) / self.rate)
 
 
 class DeliveryError(Exception):
@@ -95,8 +127,10 @@ class PassReport:
 class DeliveryWorker:
     def __init__(self, outbox: Outbox, senders: Mapping[str, Sender], backoff: Backoff,
                  clock: Callable[[], datetime], concurrency: int = 8,
-                 outage_doc: Callable[[str, str, int], dict[str, Any]] | None = None) -> None:
+                 outage_doc: Callable[[str, str, int], dict[str, Any]] | None = None,
+                 budgets: Mapping[str, Budget] | None = None) -> None:
         self.outbox = outbox
+        self.budgets = dict(budgets or {})  # kind -> its own budget (e.g. REFUSAL)
         self.senders = dict(senders)
         self.backoff = backoff
         self._clock = clock
@@ -132,37 +166,50 @@ class DeliveryWorker:
         self._loop = asyncio.get_running_loop()
         while not stop.is_set():
             self._wake.clear()
+            wait = poll_seconds
             try:
                 await self.deliver_due()
+                wait = self._next_wait(await asyncio.to_thread(self.outbox.pending), poll_seconds)
             except Exception:  # the store hiccuped: log, keep the loop alive, try again next round
                 log.exception("outbox pass failed")
             waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
-            await asyncio.wait(waiters, timeout=self._next_wait(poll_seconds), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
 
-    def _next_wait(self, poll_seconds: float) -> float:
-        pending = [m for m in self.outbox.pending() if m.channel in self.senders]
-        if not pending:
+    def _next_wait(self, pending: list[Pending], poll_seconds: float) -> float:
+        now, soonest = self._clock(), None
+        for m in pending:
+            if m.channel not in self.senders:
+                continue
+            at = m.next_attempt_at
+            budget = self.budgets.get(m.kind)
+            if budget is not None:  # due, but its budget is spent: when the budget allows the next one
+                at = max(at, now + timedelta(seconds=budget.wait()))
+            soonest = at if soonest is None else min(soonest, at)
+        if soonest is None:
             return poll_seconds
-        soonest = min(m.next_attempt_at for m in pending)
-        return min(poll_seconds, max((soonest - self._clock()).total_seconds(), 0.01))
+        return min(poll_seconds, max((soonest - now).total_seconds(), 0.01))
 
     async def deliver_due(self) -> PassReport:
         """One pass over everything due; returns what happened."""
         async with self._lock:  # one pass at a time: two would send the same row twice
             report = PassReport()
-            queues: dict[tuple[str, str], list[Pending]] = defaultdict(list)
-            for message in self.outbox.pending():
+            queues: dict[tuple[str, str, str], list[Pending]] = defaultdict(list)
+            for message in await asyncio.to_thread(self.outbox.pending):
                 if message.channel in self.senders:
-                    queues[(message.channel, message.destination)].append(message)
-            await asyncio.gather(*(self._drain(queue, report) for queue in queues.values()))
+                    lane = message.kind if message.kind in self.budgets else ""
+                    queues[(message.channel, message.destination, lane)].append(message)
+            # Lanes on a budget last: the others take the delivery slots (and the channel's rate) first.
+            ordered = sorted(queues.items(), key=lambda item: item[0][2] != "")
+            await asyncio.gather(*(self._drain(queue, report, self.budgets.get(lane)) for (_, _, lane), queue in ordered))
             return report
 
-    async def _drain(self, queue: list[Pending], report: PassReport) -> None:
+    async def _drain(self, queue: list[Pending], report: PassReport, budget: Budget | None) -> None:
         async with self._slots:
             for message in queue:
-                if message.next_attempt_at > self._clock() or not await self._deliver(message, report):
+                if message.next_attempt_at > self._clock() or (budget is not None and not budget.take()) \
+                        or not await self._deliver(message, report):
                     report.deferred += 1
                     return  # later messages to this destination wait behind it
 
@@ -181,18 +228,19 @@ class DeliveryWorker:
                 index += 1
                 self._delivered[message.id] = index
                 if index < total:  # the last part is recorded with the message's completion, in one write
-                    self._record_progress(message.id, index)
+                    await self._record_progress(message.id, index)
         except Moved as moved:
-            self.outbox.moved(message.id, moved.destination)
+            await asyncio.to_thread(self.outbox.moved, message.id, moved.destination)
             return False  # retried at once on the next pass, to the new chat
         except RetryLater as limited:
-            self.outbox.retry(message.id, message.attempts + 1, timedelta(seconds=limited.seconds), str(limited))
+            await asyncio.to_thread(self.outbox.retry, message.id, message.attempts + 1,
+                                    timedelta(seconds=limited.seconds), str(limited))
             return False
         except Permanent as refused:
-            self.outbox.failed(message.id, message.attempts + 1, str(refused))
+            await asyncio.to_thread(self.outbox.failed, message.id, message.attempts + 1, str(refused))
             self._delivered.pop(message.id, None)
             report.failed += 1
-            self._backup(message)
+            await self._backup(message)
             return True
         except Unknown as unsure:
             attempts = message.attempts + 1
@@ -200,46 +248,49 @@ class DeliveryWorker:
             reason = redact(str(unsure))
             log.warning("%s delivery to %s may or may not have gone out (attempt %d): %s; sent again in %s",
                         message.channel, destination, attempts, reason, delay)
-            self.outbox.unknown(message.id, attempts, delay, reason)
+            await asyncio.to_thread(self.outbox.unknown, message.id, attempts, delay, reason)
             report.errors.append(reason)
-            self._channel_down(message.channel, reason)  # no Discord backup of it: it may be there already
+            await self._channel_down(message.channel, reason)  # no Discord backup of it: it may be there already
             return False
         except Exception as exc:  # Transient, or anything unforeseen: keep the message, back off
             attempts = message.attempts + 1
             reason = redact(f"{exc.__class__.__name__}: {exc}")
             log.warning("%s delivery to %s failed (attempt %d): %s", message.channel, destination, attempts, reason)
-            self.outbox.retry(message.id, attempts, self.backoff.delay(attempts), reason)
+            await asyncio.to_thread(self.outbox.retry, message.id, attempts, self.backoff.delay(attempts), reason)
             report.errors.append(reason)
-            self._channel_down(message.channel, reason)
-            self._backup(message)
+            await self._channel_down(message.channel, reason)
+            await self._backup(message)
             return False
-        self.outbox.sent(message.id, index)  # should the store fail here, the next pass records it, not resends
+        # Should the store fail here, the next pass records it, not resends.
+        await asyncio.to_thread(self.outbox.sent, message.id, index)
         self._delivered.pop(message.id, None)
         report.delivered += 1
         self._channel_up(message.channel)
         return True
 
-    def _record_progress(self, message_id: int, parts: int) -> None:
+    async def _record_progress(self, message_id: int, parts: int) -> None:
         try:
-            self.outbox.progress(message_id, parts)
+            await asyncio.to_thread(self.outbox.progress, message_id, parts)
         except Exception as exc:  # the store is busy: the count in memory keeps the part from going out again
             log.warning("outbox could not record part %d of message %s as sent (%s); kept in memory",
                         parts, message_id, exc.__class__.__name__)
 
-    def _backup(self, message: Pending) -> None:
+    async def _backup(self, message: Pending) -> None:
         if message.backup and message.backup_key and "discord" in self.senders:
-            if self.outbox.put(Envelope(message.backup_key, "discord", "webhook", "backup", message.backup)):
+            envelope = Envelope(message.backup_key, "discord", "webhook", "backup", message.backup)
+            if await asyncio.to_thread(self.outbox.put, envelope):
                 self.wake()
 
-    def _channel_down(self, channel: str, reason: str) -> None:
+    async def _channel_down(self, channel: str, reason: str) -> None:
         if channel in self._down_since:
             return
         since = self._clock()
         self._down_since[channel] = since
         if channel != "discord" and "discord" in self.senders and self._outage_payload is not None:
-            waiting = sum(1 for m in self.outbox.pending() if m.channel == channel)
+            waiting = sum(1 for m in await asyncio.to_thread(self.outbox.pending) if m.channel == channel)
             payload = self._outage_payload(channel, reason, waiting)
-            self.outbox.put(Envelope(f"outage:{channel}:{since.isoformat()}", "discord", "webhook", "outage", payload))
+            envelope = Envelope(f"outage:{channel}:{since.isoformat()}", "discord", "webhook", "outage", payload)
+            await asyncio.to_thread(self.outbox.put, envelope)
             self.wake()
 
     def _channel_up(self, channel: str) -> None:

@@ -21,10 +21,12 @@ from discord.gateway import DiscordWebSocket
 
 from service.commands import Role
 from bot.actions import Actions, Caller
+from bot.chat_order import Turns
 from bot.delivery import Permanent, RetryLater, Transient
 from bot.envelopes import discord_payload, discord_photo_payload
 from bot.outbox import Envelope, Outbox
 from bot.reply_writer import ReplyWriter
+from bot.store_calls import StoreCalls
 
 log = logging.getLogger(__name__)
 PREFIX = "!"
@@ -41,7 +43,7 @@ def use_api_root(api_url: str | None) -> None:
 
 
 class DiscordReader(discord.Client):
-    def __init__(self, actions: Actions, outbox: Outbox, wake: Callable[[], None]) -> None:
+    def __init__(self, actions: Actions, outbox: Outbox, wake: Callable[[], None], store: StoreCalls | None = None) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_messages = True
@@ -49,9 +51,11 @@ class DiscordReader(discord.Client):
         intents.message_content = True  # prefix commands: enable "Message Content Intent" for the bot
         super().__init__(intents=intents, guild_ready_timeout=0.5, enable_debug_events=False)
         self.actions = actions
-        self.writer = ReplyWriter(outbox)
+        self.store = store or StoreCalls()  # every store call off the event loop, retried while the store is busy
+        self.writer = ReplyWriter(outbox, self.store)
         self.wake = wake
         self.ready_for_replies = asyncio.Event()
+        self._turns = Turns()  # a channel's commands are answered in the order they came
 
     async def on_ready(self) -> None:
         self.ready_for_replies.set()
@@ -65,16 +69,15 @@ class DiscordReader(discord.Client):
         in_server = message.guild is not None or getattr(message.channel, "guild_id", None) is not None
         caller = Caller("discord", message.author.id, message.channel.id, Role.READER if in_server else Role.STRANGER)
         name, destination = words[0].lower(), str(message.channel.id)
-        if self.actions.runs_long(caller, name):
-            reply, record = await asyncio.to_thread(self.actions.handle, caller, name, words[1:])
-        else:
-            reply, record = self.actions.handle(caller, name, words[1:])
-        key = f"discord-reply:{message.id}"
-        envelopes = [Envelope(key, CHANNEL, destination, "reply", discord_payload(reply.doc))]
-        if reply.photo:
-            envelopes.append(Envelope(f"{key}:photo", CHANNEL, destination, "photo",
-                                      discord_photo_payload(reply.photo, reply.photo_caption)))
-        await self.writer.write(envelopes, record)  # the reply and its log entry, in one commit
+        async with self._turns.turn(destination):  # taken in arrival order: the handler has not awaited before
+            reply, record = await self.store.until_done(f"{PREFIX}{name[:32]} from {caller.actor}", self.actions.handle,
+                                                        caller, name, words[1:])
+            key = f"discord-reply:{message.id}"
+            envelopes = [Envelope(key, CHANNEL, destination, "reply", discord_payload(reply.doc))]
+            if reply.photo:
+                envelopes.append(Envelope(f"{key}:photo", CHANNEL, destination, "photo",
+                                          discord_photo_payload(reply.photo, reply.photo_caption)))
+            await self.writer.write(envelopes, record)  # the reply and its log entry, in one commit
         self.wake()
 
 

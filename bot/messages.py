@@ -525,6 +525,12 @@ def refusal_doc(user_id: int | None, show_id: bool) -> Doc:
         "or TB_TELEGRAM_SUBSCRIBERS.")),), "bad")
 
 
+def store_wait_doc(doc: Doc, command: str, seconds: float, applied: bool) -> Doc:
+    """An answer that waited for a busy store, with a last line saying so."""
+    note = f"Your {command} waited {seconds:.0f} s for the store" + ("; it is applied." if applied else ".")
+    return Doc(doc.title, doc.sections + (section(None, line(italic(note))),), doc.tone)
+
+
 def problem_doc(message: str) -> Doc:
     """Bad input or a failure, in words: what went wrong and what to do."""
     return Doc("Could not do that", (section(None, *text_lines(message)),), "bad")

@@ -14,8 +14,10 @@ from trading.alerts import Alert
 from service.composition import App, build_app
 from service.operator import OperatorService
 from bot import messages as docs
-from bot.delivery import Backoff, DeliveryWorker
+from bot.delivery import REFUSAL, Backoff, Budget, DeliveryWorker
 from bot.discord_webhook import DiscordWebhookSender
+from bot.loop_watch import LoopWatch
+from bot.store_calls import StoreCalls
 from bot.envelopes import discord_payload
 from bot.notifier import Audience, ChatAlerts, ChatPublisher
 from bot.outbox import Outbox
@@ -46,6 +48,9 @@ class ChatRuntime:
     discord: DiscordWebhookSender | None
     discord_bot: Any = None  # bot.discord_bot.DiscordReader when TB_DISCORD_TOKEN is set
     telegram_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    store: StoreCalls = field(default_factory=StoreCalls)  # the chat handlers' store calls, off the event loop
+    # Warns in the log when the event loop is kept from running for more than a second.
+    loop_watch: LoopWatch = field(default_factory=lambda: LoopWatch(warn_after=1.0))
 
     @property
     def service(self) -> OperatorService:
@@ -83,6 +88,7 @@ class ChatRuntime:
         return True
 
     async def _stop_telegram(self) -> None:
+        self.store.stop()  # a command still waiting for a busy store tries once more, then gives up (logged)
         app = self.application
         if app is None or not self.telegram_ready.is_set():
             if app is not None:
@@ -125,12 +131,13 @@ class ChatRuntime:
     async def run(self, stop: asyncio.Event, digest_check_seconds: float = 30.0) -> None:
         """Answer commands, deliver the outbox and queue due digests until `stop` is set."""
         worker = asyncio.create_task(self.worker.run(stop, self.settings.outbox_poll_seconds))
+        watch = asyncio.create_task(self.loop_watch.run(stop))
         telegram = asyncio.create_task(self._start_telegram(stop)) if self.application is not None else None
         discord_bot = asyncio.create_task(self._run_discord_bot(stop)) if self.discord_bot is not None else None
         try:
             while not stop.is_set():
                 try:
-                    self.publisher.due_digests()
+                    await asyncio.to_thread(self.publisher.due_digests)
                 except Exception:  # a bad row must not stop the bot: log it and look again later
                     log.exception("queueing due digests failed")
                 try:
@@ -145,6 +152,10 @@ class ChatRuntime:
                 await discord_bot
             await worker
             await self._stop_telegram()
+            await watch
+            self.store.close()
+            log.info("chat stopped; the event loop's longest stall %.2f s, %d over a second",
+                     self.loop_watch.longest, self.loop_watch.stalls)
             if self.discord is not None:
                 await self.discord.aclose()
 
@@ -159,7 +170,9 @@ def build_runtime(settings: Settings, sessions: Sessions, clock: Callable[[], da
     register_secrets(secrets)
     outbox = Outbox(sessions, clock)
     worker = DeliveryWorker(outbox, {}, Backoff(settings.outbox_backoff_seconds, settings.outbox_backoff_max_seconds),
-                            clock, outage_doc=outage_payload)
+                            clock, outage_doc=outage_payload,
+                            budgets={REFUSAL: Budget(settings.telegram_refusals_per_second)})
+    store = StoreCalls()
     discord = None
     if settings.discord_webhook_url is not None:
         discord = DiscordWebhookSender(settings.discord_webhook_url.get_secret_value(), settings.chat_timeout_seconds)
@@ -167,7 +180,7 @@ def build_runtime(settings: Settings, sessions: Sessions, clock: Callable[[], da
     alerts = ChatAlerts(Audience.from_settings(settings), outbox, worker.wake)
     app = build_app(settings, sessions=sessions, clock=clock, notifier=alerts)
     publisher = ChatPublisher(alerts, app.service)
-    application = (build_application(settings, app.service, outbox, worker.wake, alerts)
+    application = (build_application(settings, app.service, outbox, worker.wake, alerts, store)
                    if settings.telegram_token else None)
     if application is not None:
         # Sending needs no getMe first: while Telegram is unreachable at start, deliveries fail like any
@@ -180,5 +193,5 @@ def build_runtime(settings: Settings, sessions: Sessions, clock: Callable[[], da
 
         register_secrets([settings.discord_token.get_secret_value()])
         use_api_root(settings.discord_api_url)
-        reader = DiscordReader(Actions(app.service), outbox, worker.wake)
-    return ChatRuntime(settings, app, outbox, publisher, worker, application, discord, reader)
+        reader = DiscordReader(Actions(app.service), outbox, worker.wake, store)
+    return ChatRuntime(settings, app, outbox, publisher, worker, application, discord, reader, store=store)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Sequence
+from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
@@ -39,10 +39,18 @@ class SubscriptionView:
     timezone: str
     immediate_alerts: bool
     last_digest_on: str | None
+    updated_by: str | None = None  # the actor who last subscribed it ("telegram:<user id>")
+
+    def made_by(self, actors: Iterable[str]) -> bool:
+        """Whether one of `actors` subscribed the chat as it stands: a group is readable by its members only
+        when an operator subscribed it (a subscriber's /subscribe in a group is refused; one made before that
+        rule, or by someone no longer an operator, makes nobody a reader)."""
+        return self.updated_by is not None and self.updated_by in set(actors)
 
 
 def _sub_view(row: ChatSubscription) -> SubscriptionView:
-    return SubscriptionView(row.chat_id, row.active, row.digest_time, row.timezone, row.immediate_alerts, row.last_digest_on)
+    return SubscriptionView(row.chat_id, row.active, row.digest_time, row.timezone, row.immediate_alerts,
+                            row.last_digest_on, row.updated_by)
 
 
 def parse_time_of_day(text: str) -> time:

@@ -86,6 +86,7 @@ class CommandSpec:
     button: bool = False  # may arrive as a button press ("name:arg:...")
     confirmable: bool = False  # a risky case answers "please confirm"; the same call with confirm=True goes ahead
     account: bool = False  # shows the account's figures: answered in groups only with TB_ACCOUNT_IN_GROUPS
+    group_role: Role | None = None  # the least role that may use it in a group, where it affects every member
 
     def usage(self, prefix: str = "/") -> str:
         parts = []
@@ -336,13 +337,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 (Arg("full", "flag", "every asset with its evidence line", required=False, default=False),),
                 reads_only=True),
     CommandSpec("signals", "recent BUY/SELL signals", _R.READER, _signals, reads_only=True),
-    # Not reads_only: it resolves outcomes and writes the evaluation's files.
+    # Not reads_only: when the last summary is older than TB_CHAT_EVAL_FRESH_MINUTES it resolves outcomes and
+    # writes the evaluation's files (once for everyone asking meanwhile). A reader's command: it never waits
+    # for, nor holds up, the operators' commands.
     CommandSpec("eval", "the latest evaluation summary", _R.READER, _eval, channels=_CHAT, slow=True),
     CommandSpec("subscribe", "daily digest for this chat, plus immediate alerts for strong signals", _R.SUBSCRIBER,
                 _subscribe, (Arg("options", "words", "[HH:MM] [Area/City] [alerts|noalerts]", required=False,
-                                 example="07:30 Europe/Berlin"),), channels=_CHAT),
+                                 example="07:30 Europe/Berlin"),), channels=_CHAT, group_role=_R.OPERATOR),
     CommandSpec("unsubscribe", "stop the digest and the immediate alerts for this chat", _R.SUBSCRIBER, _unsubscribe,
-                channels=_CHAT),
+                channels=_CHAT, group_role=_R.OPERATOR),
     CommandSpec("proposals", "trade proposals waiting for an answer", _R.OPERATOR, _proposals,
                 (Arg("all", "flag", "include answered and expired proposals", required=False, default=False),),
                 reads_only=True),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from service.account import AccountSummary, PositionLine, account_summary, posit
 from service.proposal_card import ProposalCard, build_cards
 from service.read_cache import ReadCache
 from storage.db import Sessions
+from storage.errors import StoreError
 from storage.models import ProposalRow, Run
 from trading.proposals import ProposalStatus, is_expired, transition
 from trading.monitor import halted_by_guard
@@ -50,13 +52,15 @@ class ServiceConfig:
     take_profit_ratio: float  # where the bracket's target sits, for the proposal card
     starting_equity: float  # the simulated account's, until the broker has been asked
     horizon_exit: bool = True  # whether positions close at their signal's horizon (TB_HORIZON_EXIT)
+    eval_fresh_seconds: float = 900.0  # /eval serves the last summary made while it is younger than this
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
         return cls(settings.trading_mode, settings.sentiment_backend, settings.chat_read_cache_seconds,
                    settings.digest_time, settings.digest_timezone, settings.alert_conviction,
                    settings.breaker_cooldown_seconds, settings.bars_dir, settings.eval_runs_dir,
-                   settings.take_profit_ratio, settings.sim_equity, settings.horizon_exit)
+                   settings.take_profit_ratio, settings.sim_equity, settings.horizon_exit,
+                   settings.chat_eval_fresh_minutes * 60)
 
 
 def _changes(method: F) -> F:
@@ -141,6 +145,8 @@ class OperatorService:
         self._clock = clock
         self._desk = desk
         self._reads = ReadCache(config.read_cache_seconds)
+        self._evaluating = threading.Lock()  # one evaluation at a time; who asks meanwhile gets its summary
+        self._last_eval: tuple[datetime, "WeeklySummary"] | None = None
 
     def forget_reads(self) -> None:
         """Drop cached answers (service/read_cache.py); for writers outside this service, e.g. serve's cycle."""
@@ -414,19 +420,31 @@ class OperatorService:
         chat_ops.log_command(self._sessions, self._clock(), record)
 
     def evaluation_summary(self) -> "WeeklySummary":
-        """The evaluation summary now (eval/weekly.py: resolves outcomes, writes the run's artifacts; slow,
-        blocking). A failed evaluation comes back as a summary that says so, not as an exception."""
+        """The evaluation summary: the last one made while it is younger than TB_CHAT_EVAL_FRESH_MINUTES (its
+        files in eval_runs/ back every number), else a new one (eval/weekly.py: resolves outcomes, writes the
+        run's artifacts; slow, blocking), made once for everyone who asks meanwhile. A failed evaluation comes
+        back as a summary that says so, not as an exception, and is not kept."""
         from eval.pipeline import store_bars
         from eval.weekly import build_weekly_summary, failure_summary
 
-        now = self._clock()
-        try:
-            return build_weekly_summary(self._sessions, store_bars(self._config.bars_dir), now, self._config.eval_runs_dir)
-        except Exception as exc:  # the chat gets the reason in a sentence; the log keeps the traceback
-            import logging
+        with self._evaluating:
+            now = self._clock()
+            last = self._last_eval
+            if last is not None and (now - last[0]).total_seconds() < self._config.eval_fresh_seconds \
+                    and last[1].artifacts is not None and last[1].artifacts.is_dir():
+                return last[1]
+            try:
+                summary = build_weekly_summary(self._sessions, store_bars(self._config.bars_dir), now,
+                                               self._config.eval_runs_dir)
+            except StoreError:  # busy or unusable: the caller (a chat adapter) tries again
+                raise
+            except Exception as exc:  # the chat gets the reason in a sentence; the log keeps the traceback
+                import logging
 
-            logging.getLogger(__name__).exception("evaluation summary failed")
-            return failure_summary(now, f"{exc.__class__.__name__}: {exc}")
+                logging.getLogger(__name__).exception("evaluation summary failed")
+                return failure_summary(now, f"{exc.__class__.__name__}: {exc}")
+            self._last_eval = (now, summary)
+            return summary
 
     # --- data providers (circuit breakers of the live feeds and Alpaca data; pipeline/provider_store.py) ---
 

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 from service.composition import utcnow
@@ -93,16 +96,29 @@ class Stack:
         self.runtime = build_runtime(self.settings, self.sessions, clock)
 
 
-# One process, one thread (asyncio): an in-memory SQLite store is shared by everything in it, and
-# is ten times quicker to create than a file. Tests of a restart pass a file URL instead.
-MEMORY = "sqlite://"
+# The bot calls the store from worker threads (bot/store_calls.py), so a test's store is a file every
+# thread opens (an in-memory SQLite store is one per thread). Migrating a new file takes half a second;
+# copying one migrated template takes milliseconds.
+_TEMPLATE: list[Path] = []
+
+
+def fresh_store_url(directory: Path) -> str:
+    """A SQLite file store in `directory`, a copy of one migrated when first asked (per test process)."""
+    if not _TEMPLATE:
+        template = Path(tempfile.mkdtemp(prefix="tb-template-")) / "store.db"
+        open_store(f"sqlite:///{template}").kw["bind"].dispose()
+        _TEMPLATE.append(template)
+    shutil.copyfile(_TEMPLATE[0], directory / "store.db")
+    return f"sqlite:///{directory / 'store.db'}"
 
 
 @asynccontextmanager
 async def chat_stack(clock: Callable[[], datetime] = utcnow, *, database_url: str | None = None, start: bool = True,
                      discord: bool = True, **overrides: Any) -> AsyncIterator[Stack]:
-    # Unset: in memory, or a fresh PostgreSQL database when the test runs on that backend (tests/pg_fixtures.py).
-    database_url = database_url or active_pg_url() or MEMORY
+    # Unset: a fresh SQLite file, or a fresh PostgreSQL database when the test runs on that backend
+    # (tests/pg_fixtures.py).
+    directory = tempfile.TemporaryDirectory(prefix="tb-chat-")
+    database_url = database_url or active_pg_url() or fresh_store_url(Path(directory.name))
     telegram = FakeTelegram(TOKEN)
     webhook = FakeDiscordWebhook()
     await telegram.start()
@@ -119,6 +135,8 @@ async def chat_stack(clock: Callable[[], datetime] = utcnow, *, database_url: st
         await stack.stop_bot()
         await telegram.stop()
         await webhook.stop()
+        stack.sessions.kw["bind"].dispose()
+        directory.cleanup()
 
 
 def shifted_clock(at: datetime) -> Callable[[], datetime]:

@@ -205,6 +205,8 @@ def test_discord_outage_then_recovery_and_discord_only_configuration() -> None:
             stack.runtime.publisher.alert(Alert("fill", "Filled BUY 1 SOL", "fill:9"))
             await stack.discord.wait_for(lambda: len(stack.discord.received) == 1)
             assert len(stack.discord.calls) == 4
+            # The outbox records the delivery in a worker thread, a moment after Discord has it.
+            await stack.discord.wait_for(lambda: _rows(stack.sessions)[0].status == "sent")
             row = _rows(stack.sessions)[0]
             assert (row.channel, row.status, row.attempts) == ("discord", "sent", 3)
             stop.set()

@@ -2,6 +2,7 @@
 operator, a subscriber and a stranger, in private and group chats; replies and stored state."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -71,14 +72,25 @@ def test_the_command_menu_is_registered_per_audience_from_the_command_table() ->
     assert f"chat:{STRANGER}" not in names
 
 
-def test_a_stranger_gets_a_short_refusal_with_no_data_and_is_logged(caplog) -> None:
+async def _until(condition, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def test_a_stranger_is_refused_once_with_no_data_and_every_attempt_is_logged(caplog) -> None:
     async def scenario() -> None:
         async with chat_stack(shifted_clock(MARKET_TIME)) as stack:
             run_id, signals = seed_run(stack.sessions, MARKET_TIME, [("SOL", Direction.BUY, 0.56, 0.8)])
             pid = seed_proposal(stack.sessions, signals[0], MARKET_TIME)
-            replies = [await _ask(stack, STRANGER, text) for text in
-                       ("/status", "/digest", f"/approve {pid}", "/pause", "/signals", "/subscribe", "/positions")]
-            assert all(r.text == "Sorry, you are not allowed to do that." for r in replies)
+            first = await _ask(stack, STRANGER, "/status")
+            assert first.text == "Sorry, you are not allowed to do that."
+            for text in ("/digest", f"/approve {pid}", "/pause", "/signals", "/subscribe", "/positions"):
+                stack.telegram.command(STRANGER, text)
+            await _until(lambda: len(_log(stack.sessions)) == 7)
+            await asyncio.sleep(0.3)  # time enough for a reply to go out, were one queued
+            assert len(stack.telegram.to(STRANGER)) == 1  # one refusal per stranger per hour; the rest logged
             assert _state(stack.sessions) is TradingState.ACTIVE
             assert stack.runtime.service.proposals()[0].status == "proposed"
             assert stack.runtime.service.subscription(STRANGER) is None
@@ -161,8 +173,17 @@ def test_group_members_read_a_subscribed_group_but_only_operators_act() -> None:
             assert "Trading state: ACTIVE" in status.text
             assert "not allowed" in (await _ask(stack, STRANGER, "/pause", GROUP, "group")).text
             assert "not allowed" in (await _ask(stack, STRANGER, "/unsubscribe", GROUP, "group")).text
-            # The same stranger in a private chat is still a stranger.
-            assert "not allowed" in (await _ask(stack, STRANGER, "/status")).text
+            # The same stranger in a private chat is still a stranger: refused (logged; told once an hour, in
+            # the group already).
+            logged = len(_log(stack.sessions))
+            stack.telegram.command(STRANGER, "/status")
+            await _until(lambda: len(_log(stack.sessions)) > logged)
+            assert (_log(stack.sessions)[-1].role, _log(stack.sessions)[-1].allowed) == ("stranger", False)
+            # A subscriber may subscribe their private chat, not a group: every member would read it.
+            refused = await _ask(stack, SUBSCRIBER, "/subscribe 09:00", GROUP - 1, "group")
+            assert "Only an operator can subscribe a group" in refused.text
+            assert stack.runtime.service.subscription(GROUP - 1) is None
+            assert "not allowed" in (await _ask(stack, STRANGER + 1, "/status", GROUP - 1, "group")).text
             # A command addressed to another bot in the group is not ours to answer.
             stack.telegram.command(OPERATOR, "/status@someone_else_bot", GROUP, "group")
             stack.telegram.command(OPERATOR, "/help", GROUP, "group")

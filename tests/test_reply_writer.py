@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 from sqlalchemy import func, select
 
 from service.chat_ops import CommandRecord
 from service.commands import Role
 from service.composition import utcnow
+from bot.loop_watch import LoopWatch
 from bot.outbox import Envelope, Outbox
 from bot.reply_writer import ReplyWriter
 from storage.chat_models import ChatCommandLog, OutboxMessage
@@ -78,6 +80,26 @@ def test_every_waiter_hears_that_the_store_failed(tmp_path) -> None:
     assert run(writer.write([_reply(3)], _record(3))) == [True]  # and the writer goes on
 
 
-def test_works_on_a_store_in_memory() -> None:  # commits on the loop's thread, which owns that connection
-    writer = ReplyWriter(Outbox(open_store("sqlite://"), utcnow))
-    assert run(writer.write([_reply(1)], _record(1))) == [True]
+def test_a_reply_waits_for_a_held_store_in_a_thread_and_the_loop_runs_on(tmp_path) -> None:
+    """Another connection holds the write lock for a second: the reply is stored once it is let go, and
+    the event loop never waited meanwhile (the commit runs in a worker thread)."""
+    path = tmp_path / "store.db"
+    sessions = open_store(f"sqlite:///{path}")
+    writer = ReplyWriter(Outbox(sessions, utcnow))
+
+    async def scenario() -> tuple[list[bool], float]:
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        watch = LoopWatch(interval=0.01)
+        watching = asyncio.create_task(watch.run())
+        write = asyncio.create_task(writer.write([_reply(1)], _record(1)))
+        await asyncio.sleep(1.0)
+        assert not write.done()
+        holder.execute("COMMIT")
+        queued = await asyncio.wait_for(write, 10)
+        watching.cancel()
+        return queued, watch.longest
+
+    queued, stall = run(scenario())
+    assert queued == [True] and _count(sessions, ChatCommandLog) == 1
+    assert stall < 0.5, stall
