@@ -20,6 +20,10 @@ class LoopWatch:
         self.longest = 0.0  # seconds the loop was late, at worst, since the watch started
         self.stalls = 0  # how many times it was late by more than warn_after
 
+    def restart(self) -> None:
+        """Forget what was seen so far (e.g. once starting up is over)."""
+        self.longest, self.stalls = 0.0, 0
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Watch until `stop` is set (or the task is cancelled)."""
         while stop is None or not stop.is_set():
