@@ -116,7 +116,9 @@ def test_two_closes_at_once_send_one_order(db_url: str, bars_dir: Path) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert all(r.ok for r in results) and sum(r.code == "OK" for r in results) >= 1
+    # One close goes out; the others find it on its way, or (a slow thread) the position already closed.
+    codes = [r.code for r in results]
+    assert codes.count("OK") == 1 and set(codes) <= {"OK", "ALREADY_CLOSING", "ALREADY_CLOSED", "NO_POSITION"}, codes
     with worlds[0].sessions() as session:
         closes = session.scalars(select(SimOrderRow).where(SimOrderRow.client_order_id.like("%-x%"))).all()
     assert len(closes) == 1 and _sim_held(worlds[0], "ETH") == 0.0
