@@ -206,10 +206,11 @@ async def _resolve(c: ServeContext) -> None:
 
 async def _weekly(c: ServeContext) -> None:
     from eval.schedule import publish_weekly
+    from eval.equity import trading_costs
     from eval.weekly import build_weekly_summary
 
     def produce(now: datetime) -> Any:
-        return build_weekly_summary(c.sessions, bar_source(c), now, c.settings.eval_runs_dir)
+        return build_weekly_summary(c.sessions, bar_source(c), now, c.settings.eval_runs_dir, trading_costs(c.settings))
 
     async with c.data_lock:
         summary = await publish_weekly(produce, lambda s: send_weekly(c.runtime, s), c.clock)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar, cast
 from sqlalchemy import select
 
 from config import Settings
+from eval.equity import Costs, trading_costs
 from service import chat_ops
 from service.account import AccountSummary, PositionLine, account_summary, position_lines
 from service.proposal_card import ProposalCard, build_cards
@@ -53,6 +54,7 @@ class ServiceConfig:
     starting_equity: float  # the simulated account's, until the broker has been asked
     horizon_exit: bool = True  # whether positions close at their signal's horizon (TB_HORIZON_EXIT)
     eval_fresh_seconds: float = 900.0  # /eval serves the last summary made while it is younger than this
+    costs: Costs = Costs()  # the fees and slippage the evaluation's equity curve pays (TB_SIM_FEE_BPS, _SLIPPAGE_BPS)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
@@ -60,7 +62,7 @@ class ServiceConfig:
                    settings.digest_time, settings.digest_timezone, settings.alert_conviction,
                    settings.breaker_cooldown_seconds, settings.bars_dir, settings.eval_runs_dir,
                    settings.take_profit_ratio, settings.sim_equity, settings.horizon_exit,
-                   settings.chat_eval_fresh_minutes * 60)
+                   settings.chat_eval_fresh_minutes * 60, trading_costs(settings))
 
 
 def _changes(method: F) -> F:
@@ -435,7 +437,7 @@ class OperatorService:
                 return last[1]
             try:
                 summary = build_weekly_summary(self._sessions, store_bars(self._config.bars_dir), now,
-                                               self._config.eval_runs_dir)
+                                               self._config.eval_runs_dir, self._config.costs)
             except StoreError:  # busy or unusable: the caller (a chat adapter) tries again
                 raise
             except Exception as exc:  # the chat gets the reason in a sentence; the log keeps the traceback

@@ -42,7 +42,7 @@ def test_garbled_ids_and_sizes_through_telegram_change_nothing() -> None:
             pid = seed_proposal(stack.sessions, signals[0], MARKET_TIME, quantity=2.0, price=133.0)
             asked = [f"/approve {word}" for word in BAD_IDS] + [
                 f"/size {pid} ١", f"/size {pid} ²x", f"/size {pid} 0.0000000000001", f"/size {pid} {NINES}",
-                f"/size {pid} 0.0001", f"/size {pid} 0.0000001%", f"/size {pid} {NINES}x", f"/size ١ 1",
+                f"/size {pid} 0.0001", f"/size {pid} 0.0000001%", f"/size {pid} {NINES}x", "/size ١ 1",
             ]
             for text in asked:
                 tg.command(OPERATOR, text)

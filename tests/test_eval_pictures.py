@@ -203,3 +203,13 @@ def test_labels_along_a_row_keep_to_one_side() -> None:
     figure = reliability_figure(bins, sum(b.count for b in bins), 0.05)
     sides = [t.get_horizontalalignment() for t in figure.axes[0].texts if t.get_text().startswith("n=")]
     assert sides[1:-1] == ["left"] * (len(bins) - 2)  # text to the right of each dot, bar the ends of the row
+
+
+def test_the_weekly_summary_pays_the_configured_costs(tmp_path: Path) -> None:
+    """/eval and serve's weekly job build the summary with TB_SIM_FEE_BPS and TB_SIM_SLIPPAGE_BPS, not defaults."""
+    from config import load_settings
+    from service.operator import ServiceConfig
+
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'tb.db'}", sim_fee_bps=25.0, sim_slippage_bps=12.0)
+    costs = ServiceConfig.from_settings(settings).costs
+    assert costs == Costs(25.0, 12.0) != Costs()
