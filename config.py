@@ -427,7 +427,8 @@ class Settings(BaseSettings):
     digest_check_seconds: float = Field(default=30.0, ge=1, le=3600)
     # Outcomes resolve once a horizon's bars have closed; hourly is finer than any horizon.
     resolve_minutes: float = Field(default=60.0, gt=0, le=10080)
-    # Artifacts and evaluation runs older than this are deleted (checked daily); 0 keeps them forever.
+    # Artifacts, evaluation runs and prediction-market quotes no evaluation reads are deleted after this
+    # many days (checked daily); 0 keeps them forever.
     retention_days: float = Field(default=90.0, ge=0)
     # The trader lease (one `serve` trades at a time): renewed every third of this; a holder that
     # crashed is replaced once it runs out, so this is also the longest a takeover waits.

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -225,3 +225,21 @@ def stored_section(session: Session, run_id: int) -> PredictionMarketsSection | 
     lines = tuple(MarketLine(market.symbol, market.asset_name, market.market_id, market.question, market.kind,
                              market.end_at, snap.comparable, snap.line) for snap, market in rows)
     return PredictionMarketsSection(lines, tuple(sorted(summary.counts.items())), note=summary.note)
+
+
+PRUNE_BATCH = 5_000  # rows per transaction: a large backlog never holds the store's write lock for long
+
+
+def prune_snapshots(sessions: Sessions, cutoff: datetime) -> int:
+    """Delete the quotes seen before `cutoff` that no evaluation reads (not comparable with a call); the
+    comparable ones stay, as the crowd-against-engine scores are computed from them once markets resolve.
+    Returns how many were deleted."""
+    removed = 0
+    while True:
+        with sessions.begin() as session:
+            ids = list(session.scalars(select(MarketSnapshotRow.id).where(
+                MarketSnapshotRow.seen_at < cutoff, MarketSnapshotRow.comparable.is_(False)).limit(PRUNE_BATCH)))
+            if not ids:
+                return removed
+            session.execute(delete(MarketSnapshotRow).where(MarketSnapshotRow.id.in_(ids)))
+            removed += len(ids)

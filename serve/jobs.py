@@ -244,6 +244,12 @@ async def _retention(c: ServeContext) -> None:
     removed = await asyncio.to_thread(prune_older_than, (c.settings.artifacts_dir, c.settings.eval_runs_dir), cutoff)
     if removed:
         log.info("retention: removed %d artifact(s) older than %s", removed, cutoff.date().isoformat())
+    from pipeline.markets import prune_snapshots
+
+    quotes = await asyncio.to_thread(prune_snapshots, c.sessions, cutoff)
+    if quotes:
+        log.info("retention: removed %d prediction-market quote(s) older than %s that no evaluation reads",
+                 quotes, cutoff.date().isoformat())
 
 
 def prune_older_than(roots: Sequence[Path], cutoff: datetime) -> int:

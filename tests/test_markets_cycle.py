@@ -166,3 +166,20 @@ def test_a_market_unsettled_long_after_its_end_is_no_longer_asked_about(env, bac
         stale.end_at, recent.end_at = later - timedelta(days=31), later - timedelta(days=1)
     waiting = _unresolved(sessions, later)
     assert recent.market_id in waiting and stale.market_id not in waiting
+
+
+def test_retention_drops_old_quotes_no_evaluation_reads(env, backend) -> None:
+    from pipeline.markets import PRUNE_BATCH, prune_snapshots
+
+    first = _run(env, backend)
+    _, sessions = env
+    assert prune_snapshots(sessions, NOW - timedelta(days=1)) == 0  # nothing is that old
+    with sessions() as session:
+        stored = session.scalar(select(func.count()).select_from(MarketSnapshotRow))
+        comparable = session.scalar(select(func.count()).select_from(MarketSnapshotRow).where(MarketSnapshotRow.comparable))
+    assert comparable >= 1 and stored > comparable and stored < PRUNE_BATCH
+    assert prune_snapshots(sessions, NOW + timedelta(days=1)) == stored - comparable
+    with sessions() as session:
+        kept = list(session.scalars(select(MarketSnapshotRow)))
+        assert len(kept) == comparable and all(s.comparable and s.run_id == first.run_id for s in kept)
+        assert session.scalar(select(func.count()).select_from(PredictionMarketRow)) > 0  # the markets stay
