@@ -130,3 +130,13 @@ def test_real_replay_headlines_for_spy() -> None:
     assert len(named) > len(found) - len(named) > 0
     assert {m.headline.source for m in found} == {"CNBC", "Guardian", "Reuters"}
     assert all(0 < m.relevance <= 1 for m in found)
+
+
+def test_a_coin_named_after_another_is_not_the_other() -> None:
+    # Real headlines (../shared/data/sentiment/sent_train.csv, MIT): Bitcoin Cash is not Bitcoin.
+    assert not mentions(CATALOGUE["BTC"], "Latest Bitcoin Cash price and analysis (BCH to USD)")
+    assert mentions(CATALOGUE["BCH"], "Latest Bitcoin Cash price and analysis (BCH to USD)")
+    said = "Bitcoin Cash ABC, EOS and Ethereum – Daily Tech Analysis – 15/12/19"
+    assert not mentions(CATALOGUE["BTC"], said) and mentions(CATALOGUE["ETH"], said)
+    assert mentions(CATALOGUE["BTC"], "Bitcoin and Bitcoin Cash both slide")  # the one named on its own still counts
+    assert not mentions(CATALOGUE["ETH"], "Ethereum Classic hit by 51% attack")
