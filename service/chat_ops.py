@@ -20,7 +20,7 @@ from storage.chat_models import ChatCommandLog, ChatConfirmation, ChatSubscripti
 from storage.db import Sessions
 from storage.statements import rows_changed
 from storage.models import ProposalRow, Run, SignalRow
-from service.commands import Role, UsageError
+from service.roles import Role, UsageError
 from trading import audit
 from trading.proposal_builder import ProposalOutcome, SinceLast, changes_since_last
 from service.proposal_card import ProposalCard, build_cards

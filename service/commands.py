@@ -12,31 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
+
+from service.roles import Role as Role, UsageError as UsageError  # re-exported: callers of the table name them here
 
 if TYPE_CHECKING:
     from service.operator import OperatorService
-
-
-class Role(str, Enum):
-    """What a caller may do, least to most: strangers nothing, readers look, subscribers also subscribe."""
-
-    STRANGER = "stranger"
-    READER = "reader"  # a member of a chat that is subscribed (e.g. a group an operator subscribed)
-    SUBSCRIBER = "subscriber"  # listed in TB_TELEGRAM_SUBSCRIBERS
-    OPERATOR = "operator"  # listed in TB_TELEGRAM_OPERATORS; the shell user counts as one
-
-    @property
-    def rank(self) -> int:
-        return list(Role).index(self)
-
-    def may(self, needed: Role) -> bool:
-        return self.rank >= needed.rank
-
-
-class UsageError(ValueError):
-    """Garbled arguments; the message shows the right usage."""
 
 
 Channel = Literal["chat", "shell"]

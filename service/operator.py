@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar, cast
 from sqlalchemy import select
 
 from config import Settings
-from eval.equity import Costs, trading_costs
 from service import chat_ops
 from service.account import AccountSummary, PositionLine, account_summary, position_lines
 from service.proposal_card import ProposalCard, build_cards
@@ -54,7 +53,9 @@ class ServiceConfig:
     starting_equity: float  # the simulated account's, until the broker has been asked
     horizon_exit: bool = True  # whether positions close at their signal's horizon (TB_HORIZON_EXIT)
     eval_fresh_seconds: float = 900.0  # /eval serves the last summary made while it is younger than this
-    costs: Costs = Costs()  # the fees and slippage the evaluation's equity curve pays (TB_SIM_FEE_BPS, _SLIPPAGE_BPS)
+    # The fees and slippage the evaluation's equity curve pays, per leg (TB_SIM_FEE_BPS, TB_SIM_SLIPPAGE_BPS).
+    fee_bps: float = 10.0
+    slippage_bps: float = 5.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
@@ -62,7 +63,7 @@ class ServiceConfig:
                    settings.digest_time, settings.digest_timezone, settings.alert_conviction,
                    settings.breaker_cooldown_seconds, settings.bars_dir, settings.eval_runs_dir,
                    settings.take_profit_ratio, settings.sim_equity, settings.horizon_exit,
-                   settings.chat_eval_fresh_minutes * 60, trading_costs(settings))
+                   settings.chat_eval_fresh_minutes * 60, settings.sim_fee_bps, settings.sim_slippage_bps)
 
 
 def _changes(method: F) -> F:
@@ -427,6 +428,7 @@ class OperatorService:
         run's artifacts; slow, blocking), made once for everyone who asks meanwhile. A failed evaluation comes
         back as a summary that says so, not as an exception, and is not kept."""
         from eval.pipeline import store_bars
+        from eval.equity import Costs
         from eval.weekly import build_weekly_summary, failure_summary
 
         with self._evaluating:
@@ -437,7 +439,7 @@ class OperatorService:
                 return last[1]
             try:
                 summary = build_weekly_summary(self._sessions, store_bars(self._config.bars_dir), now,
-                                               self._config.eval_runs_dir, self._config.costs)
+                                               self._config.eval_runs_dir, Costs(self._config.fee_bps, self._config.slippage_bps))
             except StoreError:  # busy or unusable: the caller (a chat adapter) tries again
                 raise
             except Exception as exc:  # the chat gets the reason in a sentence; the log keeps the traceback

@@ -211,5 +211,5 @@ def test_the_weekly_summary_pays_the_configured_costs(tmp_path: Path) -> None:
     from service.operator import ServiceConfig
 
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'tb.db'}", sim_fee_bps=25.0, sim_slippage_bps=12.0)
-    costs = ServiceConfig.from_settings(settings).costs
-    assert costs == Costs(25.0, 12.0) != Costs()
+    config = ServiceConfig.from_settings(settings)
+    assert Costs(config.fee_bps, config.slippage_bps) == Costs(25.0, 12.0) != Costs()
