@@ -13,21 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import ProposalRow
-from trading.trades import Trade, TradeFill, load_book, round_trips
+from trading.trades import Trade, load_book
 
 # Below this a position counts as closed: float sums of partial fills leave dust.
 QUANTITY_EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class Fill:
-    proposal_id: int
-    symbol: str
-    side: str  # buy | sell
-    quantity: float
-    price: float
-    fee: float
-    filled_at: datetime
 
 
 @dataclass(frozen=True)
@@ -61,18 +50,6 @@ class TradeSummary:
     @property
     def winners(self) -> int:
         return sum(1 for t in self.closed if t.realized_pnl > 0)
-
-
-def trade_pnl(proposal_id: int, signal_id: int | None, fills: Sequence[Fill]) -> TradePnL:
-    """One proposal's fills as one trade (however often they crossed flat), in fill order."""
-    if not fills:
-        raise ValueError(f"proposal {proposal_id} has no fills")
-    book = round_trips([TradeFill(n, 0, proposal_id, "", f.symbol, f.side, f.quantity, f.price, f.fee, f.filled_at, "entry")
-                        for n, f in enumerate(fills)])
-    ordered = sorted(fills, key=lambda f: f.filled_at)
-    open_quantity = sum(t.open_quantity for t in book.open)
-    return TradePnL(proposal_id, signal_id, ordered[0].symbol, book.realized_pnl, book.fees, open_quantity,
-                    ordered[0].filled_at, ordered[-1].filled_at)
 
 
 def _summary(trade: Trade, signal_ids: dict[int, int]) -> TradePnL:

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings as hsettings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from providers.bars import EmbeddedMarketData
 from storage.db import open_store
-from storage.models import Base, StateRow
+from storage.models import StateRow
 from storage.trading_models import OrderRow, SimOrderRow, SimPositionRow
 from tests.conftest import utc
-from tests.trading_fixtures import Clock, RecordingNotifier, add_proposal, settings, write_bars
+from tests.trading_fixtures import Clock, RecordingNotifier, add_proposal, bars_from_moves, empty_store, settings
 from trading.broker import OrderRequest
 from trading.desk import DeskConfig, TradingDesk
 from trading.sim_broker import SimBroker
@@ -42,22 +42,6 @@ actions = st.lists(st.one_of(
     st.tuples(st.just("restart")),
     st.tuples(st.just("interrupted"), st.sampled_from(sorted(SYMBOLS))),
 ), min_size=1, max_size=10)
-
-
-def _fresh_store() -> None:
-    with SESSIONS.begin() as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            session.execute(delete(table))
-
-
-def _bars(directory: Path, moves: dict[str, list[float]]) -> None:
-    for symbol, price in SYMBOLS.items():
-        rows, close = [], price
-        for move in moves[symbol]:
-            open_ = close
-            close = open_ * (1 + move)
-            rows.append((open_, max(open_, close) * 1.002, min(open_, close) * 0.998, close))
-        write_bars(directory, symbol, START, rows)
 
 
 def _desk(directory: Path, clock: Clock) -> TradingDesk:
@@ -88,10 +72,10 @@ def _check(signs: dict[str, int]) -> None:
 
 
 def _run(moves: dict[str, list[float]], sides: dict[str, str], plan: list[tuple]) -> None:
-    _fresh_store()
+    empty_store(SESSIONS)
     clock = Clock(WALL)
     with tempfile.TemporaryDirectory() as directory:
-        _bars(Path(directory), moves)
+        bars_from_moves(Path(directory), SYMBOLS, START, moves)
         desk = _desk(Path(directory), clock)
         desk.broker.observe_data(AS_OF, WALL)
         for n, (symbol, side) in enumerate(sorted(sides.items())):

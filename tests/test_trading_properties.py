@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings as hsettings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from providers.bars import EmbeddedMarketData
 from storage.db import open_store
-from storage.models import Base, ProposalRow
+from storage.models import ProposalRow
 from storage.trading_models import AccountSnapshotRow, OrderRow, SimOrderRow
 from tests.conftest import utc
 from tests.fake_alpaca import KEY, SECRET, FakeAlpaca, Fault
-from tests.trading_fixtures import Clock, RecordingNotifier, add_proposal, settings, write_bars
+from tests.trading_fixtures import Clock, RecordingNotifier, add_proposal, bars_from_moves, empty_store, settings
 from trading.desk import DeskConfig, TradingDesk
 from trading.factory import build_broker
 from trading.sim_broker import SimBroker
@@ -43,22 +43,6 @@ rounds = st.lists(st.tuples(
     st.sampled_from([None, "0.5x", "2x", "10%", "0.01", "garbled"]), st.booleans(), st.integers(0, 7),
     st.integers(0, 480),
 ), min_size=2, max_size=8)
-
-
-def _fresh_store() -> None:
-    with SESSIONS.begin() as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            session.execute(delete(table))
-
-
-def _bars(directory: Path, moves: dict[str, list[float]]) -> None:
-    for symbol, price in SYMBOLS.items():
-        rows, close = [], price
-        for move in moves[symbol]:
-            open_ = close
-            close = open_ * (1 + move)
-            rows.append((open_, max(open_, close) * 1.002, min(open_, close) * 0.998, close))
-        write_bars(directory, symbol, START, rows)
 
 
 def _breached(desk: TradingDesk) -> list[str]:
@@ -89,10 +73,10 @@ def _entries() -> int:
 
 
 def _run(moves: dict[str, list[float]], plan: list[tuple]) -> None:
-    _fresh_store()
+    empty_store(SESSIONS)
     clock = Clock(WALL)
     with tempfile.TemporaryDirectory() as directory:
-        _bars(Path(directory), moves)
+        bars_from_moves(Path(directory), SYMBOLS, START, moves)
         broker = SimBroker(SESSIONS, EmbeddedMarketData(Path(directory)), clock, 100_000.0, 5.0, 10.0)
         broker.observe_data(START + timedelta(hours=6, minutes=10), WALL)
         desk = TradingDesk(DeskConfig.from_settings(settings("sqlite://", **LIMITS)), SESSIONS, clock, broker, RecordingNotifier(), sleep=lambda _: None)
@@ -177,7 +161,7 @@ faults = st.lists(st.sampled_from(["500", "503", "429", "hang_after_accept", "ha
 
 
 def _alpaca_run(server: FakeAlpaca, batches: list[list[str]]) -> None:
-    _fresh_store()
+    empty_store(SESSIONS)
     server.orders.clear(), server.faults.clear(), server.posted.clear(), server.positions.clear()
     server.fill_mode = "fill"
     clock = Clock(utc(2025, 12, 15, 15, 10))

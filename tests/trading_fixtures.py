@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import pytest
+from sqlalchemy import delete
 
 from trading.alerts import Alert
 from config import Settings
 from storage.db import Sessions, open_store
-from storage.models import ProposalRow, Run, SignalRow
+from storage.models import Base, ProposalRow, Run, SignalRow
 from storage.trading_models import ProposalPlanRow
 from tests.conftest import utc
 from tests.pg_fixtures import active_pg_url
@@ -162,3 +163,21 @@ def sim_factory(bars_dir: Path, cash: float = 100_000.0) -> Any:
 def proposal_status(sessions: Sessions, proposal_id: int) -> str:
     with sessions() as session:
         return session.get_one(ProposalRow, proposal_id).status
+
+
+def empty_store(sessions: Sessions) -> None:
+    """Every table emptied, children first: one store reused across a property test's examples."""
+    with sessions.begin() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(delete(table))
+
+
+def bars_from_moves(directory: Path, prices: dict[str, float], start: datetime, moves: dict[str, list[float]]) -> None:
+    """Bar files in which each symbol starts at its price and closes each bar `move` away from its open."""
+    for symbol, price in prices.items():
+        rows, close = [], price
+        for move in moves[symbol]:
+            open_ = close
+            close = open_ * (1 + move)
+            rows.append((open_, max(open_, close) * 1.002, min(open_, close) * 0.998, close))
+        write_bars(directory, symbol, start, rows)
