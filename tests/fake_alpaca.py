@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.feed_server import LoopbackServer
+from tests.feed_server import LoopbackServer, OnLoopback
 
 KEY, SECRET = "test-key", "test-secret"
 
@@ -36,7 +36,7 @@ class Fault:
 
 
 @dataclass
-class FakeAlpaca:
+class FakeAlpaca(OnLoopback):
     prices: dict[str, float]
     cash: float = 100_000.0
     fill_mode: str = "fill"  # fill | partial | new
@@ -60,20 +60,6 @@ class FakeAlpaca:
         self._cancel_reads_left: dict[str, int] = {}  # order id -> reads before its cancel takes effect
         self._lock = threading.Lock()
         self._server = LoopbackServer(self._dispatch)
-
-    # --- lifecycle ---
-
-    def start(self) -> FakeAlpaca:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Idempotent: a test may take the server down before the fixture does."""
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     # --- what tests look at and poke ---
 

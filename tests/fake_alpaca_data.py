@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from intelligence.types import Bar
-from tests.feed_server import LoopbackServer
+from tests.feed_server import LoopbackServer, OnLoopback
 
 KEY, SECRET = "data-key-7Hq", "data-secret-Zk91"
 STEPS = {"Min": timedelta(minutes=1), "Hour": timedelta(hours=1), "Day": timedelta(days=1)}
@@ -43,7 +43,7 @@ class Article:
 
 
 @dataclass
-class FakeAlpacaData:
+class FakeAlpacaData(OnLoopback):
     bars: dict[str, list[Bar]] = field(default_factory=dict)  # by Alpaca symbol: "BTC/USD", "SPY"
     news: list[Article] = field(default_factory=list)
     page_size: int = 100  # the API's pages are at most `limit` long; smaller here to exercise paging
@@ -54,17 +54,6 @@ class FakeAlpacaData:
     def __post_init__(self) -> None:
         self._server = LoopbackServer(self._dispatch)
         self._lock = threading.Lock()
-
-    def start(self) -> "FakeAlpacaData":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     def calls(self, path: str) -> list[dict[str, str]]:
         with self._lock:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from tests.feed_server import LoopbackServer
+from tests.feed_server import LoopbackServer, OnLoopback
 
 KEY = "sk-ant-test-Q7fZ2xLp9WmK4rT8"
 GOOD = ("soar", "surge", "rall", "gain", "record", "approv", "inflow", "jump", "rises", "rose", "launch", "win")
@@ -46,7 +46,7 @@ class Fault:
 
 
 @dataclass
-class FakeMessagesApi:
+class FakeMessagesApi(OnLoopback):
     rater: Callable[[str], dict[str, Any]] = keyword_rater
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)  # request bodies, in order
@@ -57,18 +57,10 @@ class FakeMessagesApi:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
-    def start(self) -> "FakeMessagesApi":
-        self._server.start()
-        return self
-
     def stop(self) -> None:
         # Slow answers still waiting finish first, so no handler is torn down mid-sleep.
         self._stopping.set()
         self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     def headlines_asked(self) -> list[str]:
         with self._lock:

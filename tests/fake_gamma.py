@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.feed_server import LoopbackServer
+from tests.feed_server import LoopbackServer, OnLoopback
 
 TAGS = {"crypto": 21, "crypto-prices": 1312, "stocks": 604, "politics": 2}
 
@@ -76,7 +76,7 @@ def gamma_event(event_id: str, title: str, slug: str, end: datetime, markets: li
 
 
 @dataclass
-class FakeGamma:
+class FakeGamma(OnLoopback):
     events: list[dict[str, Any]] = field(default_factory=list)
     markets: list[dict[str, Any]] = field(default_factory=list)  # answered by /markets besides the events' markets
     mode: str = "ok"  # ok | down | garbage | slow
@@ -87,17 +87,6 @@ class FakeGamma:
     def __post_init__(self) -> None:
         self._server = LoopbackServer(self._dispatch)
         self._lock = threading.Lock()
-
-    def start(self) -> "FakeGamma":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
 
     def calls(self, path: str) -> list[dict[str, list[str]]]:
         with self._lock:

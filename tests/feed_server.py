@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Self
 
 from aiohttp import web
 
@@ -50,6 +50,24 @@ class LoopbackServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+class OnLoopback:
+    """start, stop and url for a fake that answers through the LoopbackServer in `self._server`."""
+
+    _server: LoopbackServer
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Idempotent: a test may take the server down before the fixture does."""
+        self._server.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url
 
 
 @dataclass
