@@ -245,13 +245,14 @@ def _call_lines(item: DigestItem, as_of: datetime) -> tuple[Line, ...]:
     return tuple(lines)
 
 
-def _holds_line(holds: Sequence[DigestItem]) -> Line:
+def _holds_line(holds: Sequence[DigestItem], after_calls: bool) -> Line:
     """Every hold row in one line, grouped by why: "7 more on hold: SOL, XRP — no clear story; ADA — no news"."""
     groups: dict[str, list[str]] = {}
     for item in holds:
         why = REASON_WORDS.get(item.reason_codes[0], "no call") if item.reason_codes else "no call"
         groups.setdefault(why, []).append(item.symbol)
-    return line(f"{len(holds)} more on hold: " + "; ".join(f"{', '.join(symbols)} — {why}" for why, symbols in groups.items()))
+    more = "more " if after_calls else ""
+    return line(f"{len(holds)} {more}on hold: " + "; ".join(f"{', '.join(symbols)} — {why}" for why, symbols in groups.items()))
 
 
 def _about(snapshot: DigestSnapshot) -> tuple[str, list[Line]]:
@@ -283,7 +284,7 @@ def digest_doc(snapshot: DigestSnapshot) -> Doc:
     if not calls:
         sections.append(section(None, line("No call this cycle.")))
     if holds:
-        sections.append(section(None, _holds_line(holds), line("/digest full shows every asset.")))
+        sections.append(section(None, _holds_line(holds, bool(calls)), line("/digest full shows every asset.")))
     sections += _proposal_section(snapshot, compact_card_lines)
     return Doc(title, tuple(sections), "warn" if digest.degraded else "info")
 

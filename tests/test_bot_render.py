@@ -156,3 +156,9 @@ def test_a_card_says_when_its_position_ends() -> None:
     assert "It ends at the stop, the target or after 24 h" in at_horizon and "/keep SOL" in at_horizon
     held = plain(proposal_doc(replace(card, horizon_exit=False)))
     assert "It ends at the stop or the target; the call is judged after 24 h." in held and "/keep" not in held
+
+
+def test_a_digest_without_a_call_says_so_and_counts_every_hold() -> None:
+    holds = tuple(DigestItem(i, s, s, Direction.HOLD, None, 0.1, ("NO_NEWS",), "nothing") for i, s in enumerate(["ADA", "BNB"], 1))
+    text = plain(digest_doc(DigestSnapshot(1, Digest(AS_OF, "embedded", 152, holds, ()), None)))
+    assert "No call this cycle." in text and "2 on hold: ADA, BNB" in text and "more on hold" not in text
