@@ -17,7 +17,8 @@ from service.commands import COMMANDS_BY_NAME, Call, CommandSpec, Role, UsageErr
 from service.operator import ActionResult, OperatorService
 from service.commands import Help
 from service.proposal_card import ProposalCard
-from service.results import NoDigest, Proposals
+from service.results import ChartImage, ChartRefused, NoDigest, Proposals
+from service.watchlist import WatchResult
 from storage.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Reply:
     settled: bool = False  # a proposal was answered for good: its buttons can go
     photo: bytes | None = None  # a picture to send after the text (the evaluation's reliability plot)
     photo_caption: str = ""
+    captioned_photo: bytes | None = None  # a picture whose caption is `doc` itself (/chart): one message, not two
 
 
 def proposal_buttons(card: ProposalCard) -> tuple[tuple[Button, ...], ...]:
@@ -246,6 +248,12 @@ class Actions:
         if isinstance(result, Proposals):
             pending = [c for c in result.items if c.proposal.status == "proposed"]
             return Reply(docs.doc_for(result), buttons=proposal_buttons(pending[0]) if len(pending) == 1 else ())
+        if isinstance(result, ChartImage):
+            return Reply(docs.doc_for(result), captioned_photo=result.png)
+        if isinstance(result, ChartRefused):
+            return Reply(docs.doc_for(result), "UNKNOWN_SYMBOL" if result.unknown_symbol else "NO_CHART")
+        if isinstance(result, WatchResult):
+            return Reply(docs.doc_for(result), "OK" if result.ok else result.code)
         return Reply(docs.doc_for(result))
 
     def _action_reply(self, spec: CommandSpec, call: Call, caller: Caller, result: ActionResult) -> Reply:

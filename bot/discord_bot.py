@@ -1,6 +1,7 @@
 """The optional Discord bot (TB_DISCORD_TOKEN, discord.py): answers the read-only commands.
 
-In a server the bot was invited to, anyone may read (`!status`, `!digest`, `!signals`, `!help`);
+In a server the bot was invited to, anyone may read (`!status`, `!digest`, `!signals`, `!markets`,
+`!universe`, `!chart ETH` with the picture attached, `!help`);
 controlling trading stays on Telegram, where operators are known by user id, so those commands and
 direct messages get the short refusal and a log line. Replies go through the outbox like every
 other message (channel "discord_bot", destination the Discord channel id).
@@ -23,7 +24,7 @@ from service.commands import Role
 from bot.actions import Actions, Caller
 from bot.chat_order import Turns
 from bot.delivery import Permanent, RetryLater, Transient
-from bot.envelopes import discord_payload, discord_photo_payload
+from bot.envelopes import discord_doc_photo_payload, discord_payload, discord_photo_payload
 from bot.outbox import Envelope, Outbox
 from bot.reply_writer import ReplyWriter
 from bot.store_calls import StoreCalls
@@ -31,6 +32,7 @@ from bot.store_calls import StoreCalls
 log = logging.getLogger(__name__)
 PREFIX = "!"
 CHANNEL = "discord_bot"
+CHART_NAME = "chart.png"  # the attachment's name: the embed shows it as attachment://chart.png
 
 
 def use_api_root(api_url: str | None) -> None:
@@ -73,7 +75,9 @@ class DiscordReader(discord.Client):
             reply, record = await self.store.until_done(f"{PREFIX}{name[:32]} from {caller.actor}", self.actions.handle,
                                                         caller, name, words[1:])
             key = f"discord-reply:{message.id}"
-            envelopes = [Envelope(key, CHANNEL, destination, "reply", discord_payload(reply.doc))]
+            payload = (discord_doc_photo_payload(reply.doc, reply.captioned_photo, CHART_NAME) if reply.captioned_photo
+                       else discord_payload(reply.doc))
+            envelopes = [Envelope(key, CHANNEL, destination, "reply", payload)]
             if reply.photo:
                 envelopes.append(Envelope(f"{key}:photo", CHANNEL, destination, "photo",
                                           discord_photo_payload(reply.photo, reply.photo_caption)))

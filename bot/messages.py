@@ -20,8 +20,11 @@ from service.account import PositionLine
 from service.proposal_card import ProposalCard
 from service.commands import Help, Intro
 from service.results import (
-    FullDigest, NoDigest, Orders, Performance, Positions, Proposals, Signals, Trades, Unsubscribed,
+    ChartImage, ChartRefused, FullDigest, Markets, NoDigest, Orders, Performance, Positions, Proposals, Signals,
+    Trades, Unsubscribed,
 )
+from service.watchlist import WatchlistView, WatchResult
+from intelligence.prediction_markets import MarketLine, PredictionMarketsSection
 from trading.alerts import Alert
 from trading.proposal_builder import OutcomeCode, ProposalOutcome
 from trading.state import TradingState
@@ -285,6 +288,8 @@ def digest_doc(snapshot: DigestSnapshot) -> Doc:
         sections.append(section(None, line("No call this cycle.")))
     if holds:
         sections.append(section(None, _holds_line(holds, bool(calls)), line("/digest full shows every asset.")))
+    if digest.prediction_markets is not None:
+        sections.append(section("Prediction markets", *_compact_market_lines(digest.prediction_markets)))
     sections += _proposal_section(snapshot, compact_card_lines)
     return Doc(title, tuple(sections), "warn" if digest.degraded else "info")
 
@@ -299,6 +304,64 @@ def _full_item(item: DigestItem, as_of: datetime) -> tuple[Line, ...]:
     return tuple(lines)
 
 
+# --- prediction markets (intelligence/prediction_markets.py: each line is a sentence without numbers) ---
+
+COMPACT_MARKETS = 2  # lines set beside our calls that the phone digest shows; /markets has them all
+
+
+def _market_line(market: MarketLine) -> Line:
+    return line(bold(f"{market.symbol}: "), market.line)
+
+
+def _market_count(n: int) -> str:
+    return f"{n} market{'s' if n != 1 else ''}"
+
+
+def _compact_market_lines(markets: PredictionMarketsSection) -> tuple[Line, ...]:
+    """The crowd in brief: where it stands beside our calls, then how many markets, on which assets."""
+    if not markets.lines:
+        return (line(markets.note or "No prediction market matched the watchlist this cycle."),)
+    beside = [_market_line(m) for m in markets.lines if m.comparable][:COMPACT_MARKETS]
+    symbols = ", ".join(dict.fromkeys(m.symbol for m in markets.lines))
+    return (*beside, line(f"{_market_count(len(markets.lines))} on {symbols}; /markets shows them."))
+
+
+def _full_market_lines(markets: PredictionMarketsSection) -> tuple[Line, ...]:
+    lines = [_market_line(m) for m in markets.lines] or [line("No prediction market matched the watchlist this cycle.")]
+    if markets.note:
+        lines.append(line(italic(markets.note)))
+    lines.append(line(italic(f"Source: {markets.source}.")))
+    return tuple(lines)
+
+
+@doc_for.register
+def markets_doc(markets: Markets) -> Doc:
+    """/markets: the latest cycle's markets grouped by asset, each a sentence beside our reading of the news."""
+    if not markets.enabled:
+        return Doc("Prediction markets are off (TB_POLYMARKET).", (section(None, line(
+            "Set TB_POLYMARKET=on and each cycle reads Polymarket (read only) beside its calls.")),))
+    if markets.run_id is None:
+        return Doc("No cycle has finished yet.", (section(None, line("/markets shows the crowd once one has.")),))
+    section_ = markets.section
+    if section_ is None:
+        return Doc(f"The cycle as of {when(markets.as_of)} did not read the prediction markets.",
+                   (section(None, line("The next cycle reads them (TB_POLYMARKET is on).")),))
+    sections: list[Section] = []
+    by_asset: dict[str, list[MarketLine]] = {}
+    for market in section_.lines:
+        by_asset.setdefault(market.symbol, []).append(market)
+    for symbol, found in by_asset.items():
+        sections.append(section(f"{found[0].name} ({symbol})", *(line(m.line) for m in found)))
+    if not section_.lines:
+        sections.append(section(None, line("No prediction market matched the watchlist this cycle.")))
+    footer = [line(italic(section_.note))] if section_.note else []
+    footer.append(line(italic(f"Source: {section_.source}; {_market_count(section_.count('matched'))} matched of "
+                              f"{section_.count('seen')} read, {section_.count('shown')} shown.")))
+    sections.append(section(None, *footer))
+    tone: Tone = "warn" if section_.note and not section_.lines else "info"
+    return Doc(f"Prediction markets as of {when(markets.as_of)}", tuple(sections), tone)
+
+
 @doc_for.register
 def full_digest_doc(full: FullDigest) -> Doc:
     """Every asset with its evidence line, its codes and its price move (/digest full)."""
@@ -306,6 +369,8 @@ def full_digest_doc(full: FullDigest) -> Doc:
     title, about = _about(snapshot)
     items = [ln for item in snapshot.digest.items for ln in _full_item(item, snapshot.digest.as_of)]
     sections = [section(None, *about), section("Signals", *items) if items else section(None, line("No signals this cycle."))]
+    if snapshot.digest.prediction_markets is not None:
+        sections.append(section("Prediction markets", *_full_market_lines(snapshot.digest.prediction_markets)))
     sections += _proposal_section(snapshot, card_lines)
     return Doc(title, tuple(sections), "warn" if snapshot.digest.degraded else "info")
 
@@ -484,10 +549,59 @@ def strong_signal_doc(s: SignalView) -> Doc:
 @doc_for.register
 def subscription_doc(sub: SubscriptionView) -> Doc:
     alerts = "on" if sub.immediate_alerts else "off"
+    sound = ("Silent: they arrive without a sound (/subscribe sound turns it back on)." if sub.silent
+             else "They arrive with a sound (/subscribe silent mutes them).")
     return Doc("Subscribed", (section(None,
         line(f"The digest comes daily at {sub.digest_time} ({sub.timezone})."),
         line(f"Immediate alerts for strong signals: {alerts}."),
+        line(sound),
         line("/unsubscribe stops both.")),), "good")
+
+
+# --- the watchlist and the chart ---
+
+_CLASSES = {"crypto": "Coins", "us_equity": "US stocks", "etf": "ETFs"}
+
+
+def _watched_lines(view: WatchlistView) -> list[Section]:
+    groups: dict[str, list[Line]] = {}
+    for asset in view.assets:
+        origin = "" if asset.origin == "TB_UNIVERSE" else f" ({asset.origin})"
+        groups.setdefault(_CLASSES.get(asset.asset_class, "Not in the catalogue"), []).append(
+            line(bold(asset.symbol), f" {asset.name}", italic(origin) if origin else ""))
+    return [section(title, *lines) for title, lines in groups.items()]
+
+
+@doc_for.register
+def watchlist_doc(view: WatchlistView) -> Doc:
+    count = len(view.assets)
+    footer = section(None, line("Operators change it with /watch SYMBOL and /unwatch SYMBOL; the next cycle reads it."))
+    return Doc(f"Watchlist: {count} asset{'s' if count != 1 else ''}", (*_watched_lines(view), footer))
+
+
+@doc_for.register
+def watch_result_doc(result: WatchResult) -> Doc:
+    if result.changed:
+        title, tone = "Done", "good"
+    elif result.ok:
+        title, tone = "Nothing to change", "info"
+    else:
+        title, tone = f"Not done ({result.code})", "bad"
+    symbols = ", ".join(result.watchlist.symbols)
+    return Doc(title, (section(None, *text_lines(result.message)), section(None, line(f"Watchlist now: {symbols}."))),
+               "good" if tone == "good" else "bad" if tone == "bad" else "info")
+
+
+@doc_for.register
+def chart_doc(chart: ChartImage) -> Doc:
+    """The words under the picture (the picture itself travels beside this document)."""
+    return Doc(f"{chart.symbol}: the tape and the story", (section(None, *text_lines(chart.caption)),))
+
+
+@doc_for.register
+def chart_refused_doc(refused: ChartRefused) -> Doc:
+    return Doc("No chart", (section(None, line(refused.message[:1].upper() + refused.message[1:] + (
+        "" if refused.message.endswith((".", "?")) else "."))),), "bad")
 
 
 @doc_for.register

@@ -1,5 +1,7 @@
 """Everything the core wants said, through the outbox: alerts, proposals with buttons, strong signals
-and the scheduled digests. `ChatAlerts` implements trading.alerts.Notifier for the desk; `ChatPublisher`
+and the scheduled digests. What a subscription brings (digests, strong-signal alerts, the weekly summary)
+comes without a sound to a chat subscribed `silent`; the trading alerts to operators (a proposal to
+answer, a fill, a halt) keep theirs: they are not part of a subscription. `ChatAlerts` implements trading.alerts.Notifier for the desk; `ChatPublisher`
 adds what needs the operator service."""
 from __future__ import annotations
 
@@ -125,11 +127,12 @@ class ChatPublisher(ChatAlerts):
         if not self.telegram:
             return
         queued = 0
-        chats = [s.chat_id for s in self.service.subscriptions() if s.immediate_alerts and self._may_receive(s.chat_id)]
+        chats = [s for s in self.service.subscriptions() if s.immediate_alerts and self._may_receive(s.chat_id)]
         for signal in self.service.strong_signals(run_id):
             doc, key = docs.strong_signal_doc(signal), f"signal:{signal.id}"
-            for chat_id in chats:
-                queued += self.outbox.put(telegram_envelope(doc, chat_id, key, "signal", backup_key=key))
+            for sub in chats:
+                queued += self.outbox.put(telegram_envelope(doc, sub.chat_id, key, "signal", backup_key=key,
+                                                            silent=sub.silent))
         if queued:
             self.wake()
 
@@ -148,7 +151,7 @@ class ChatPublisher(ChatAlerts):
         for sub, local_date in due:
             if self._may_receive(sub.chat_id):
                 queued += self.outbox.put(telegram_envelope(doc, sub.chat_id, f"digest:{local_date}", "digest",
-                                                            backup_key=f"digest:run{snapshot.run_id}"))
+                                                            backup_key=f"digest:run{snapshot.run_id}", silent=sub.silent))
             self.service.mark_digest_sent(sub.chat_id, local_date)
         if queued:
             self.wake()
@@ -166,11 +169,12 @@ class ChatPublisher(ChatAlerts):
         doc, queued = docs.weekly_doc(summary), 0
         for sub in self.service.subscriptions():
             if self._may_receive(sub.chat_id):
-                queued += self.outbox.put(telegram_envelope(doc, sub.chat_id, summary.key, "weekly", backup_key=summary.key))
+                queued += self.outbox.put(telegram_envelope(doc, sub.chat_id, summary.key, "weekly", backup_key=summary.key,
+                                                            silent=sub.silent))
                 if summary.photo:
                     key = f"{summary.key}:photo"
                     queued += self.outbox.put(telegram_photo_envelope(summary.photo, summary.photo_caption, sub.chat_id,
-                                                                      key, backup_key=key))
+                                                                      key, backup_key=key, silent=sub.silent))
         if queued:
             self.wake()
         return queued

@@ -26,7 +26,9 @@ from bot.actions import Actions, Caller, Invocation, Reply
 from bot.chat_order import PerChatOrder
 from bot.delivery import REFUSAL
 from bot.refusal_limit import RefusalLimit
-from bot.envelopes import remove_buttons_envelope, telegram_envelope, telegram_photo_envelope
+from bot.envelopes import (
+    remove_buttons_envelope, telegram_doc_photo_envelopes, telegram_envelope, telegram_photo_envelope,
+)
 from bot.notifier import Audience, ChatAlerts
 from bot.outbox import Envelope, Outbox
 from bot.reply_writer import ReplyWriter
@@ -131,6 +133,9 @@ class TelegramHandlers:
             envelopes = list(extra)
             if chat is not None:
                 key = f"reply:{update.update_id}"
+                if reply.captioned_photo:
+                    envelopes[0:0] = telegram_doc_photo_envelopes(doc, reply.captioned_photo, chat.id, key, kind)
+                    return envelopes
                 envelopes.insert(0, telegram_envelope(doc, chat.id, key, kind, reply.buttons))
                 if reply.photo:
                     envelopes.insert(1, telegram_photo_envelope(reply.photo, reply.photo_caption, chat.id,

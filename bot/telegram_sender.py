@@ -37,12 +37,23 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def send_payload(parts: list[str], keyboard: list[list[dict[str, str]]] | None = None) -> dict[str, Any]:
-    return {"method": SEND, "parts": parts, "keyboard": keyboard}
+def _quiet(silent: bool) -> dict[str, Any]:
+    """A chat subscribed `silent` gets its messages without a sound; others' payloads stay as they were."""
+    return {"silent": True} if silent else {}
 
 
-def photo_payload(png_base64: str, caption_html: str) -> dict[str, Any]:
-    return {"method": PHOTO, "png": png_base64, "caption": caption_html}
+def send_payload(parts: list[str], keyboard: list[list[dict[str, str]]] | None = None,
+                 silent: bool = False) -> dict[str, Any]:
+    return {"method": SEND, "parts": parts, "keyboard": keyboard, **_quiet(silent)}
+
+
+def photo_payload(png_base64: str, caption_html: str, silent: bool = False) -> dict[str, Any]:
+    return {"method": PHOTO, "png": png_base64, "caption": caption_html, **_quiet(silent)}
+
+
+def _sound(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """disable_notification only where asked: a request for any other chat is as it always was."""
+    return {"disable_notification": True} if payload.get("silent") else {}
 
 
 def edit_markup_payload(message_id: int, keyboard: list[list[dict[str, str]]] | None = None) -> dict[str, Any]:
@@ -71,11 +82,12 @@ class TelegramSender:
                 await self.bot.send_message(
                     chat_id=chat_id, text=payload["parts"][index], parse_mode=PARSE_MODE,
                     reply_markup=self._markup(payload.get("keyboard")) if last else None,
-                    link_preview_options=_NO_PREVIEW, read_timeout=self.send_timeout,
+                    link_preview_options=_NO_PREVIEW, read_timeout=self.send_timeout, **_sound(payload),
                 )
             elif payload["method"] == PHOTO:
                 await self.bot.send_photo(chat_id=chat_id, photo=base64.b64decode(payload["png"]),
-                                          caption=payload["caption"], parse_mode=PARSE_MODE, read_timeout=self.send_timeout)
+                                          caption=payload["caption"], parse_mode=PARSE_MODE, read_timeout=self.send_timeout,
+                                          **_sound(payload))
             else:
                 await self.bot.edit_message_reply_markup(
                     chat_id=chat_id, message_id=payload["message_id"], reply_markup=self._markup(payload.get("keyboard")),

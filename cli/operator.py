@@ -13,7 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from cli.support import SHELL_ACTOR, jsonable, print_json
-from service.commands import Arg, CommandSpec, for_channel, parse_count, parse_id, parse_symbol
+from service.commands import Arg, CommandSpec, for_channel, parse_count, parse_days, parse_id, parse_symbol
 
 if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
     from config import Settings
@@ -39,7 +39,7 @@ def _add_argument(parser: argparse.ArgumentParser, arg: Arg) -> None:
     elif arg.kind == "words":
         parser.add_argument(arg.name, nargs="*", help=arg.help)
     else:
-        parse = {"id": parse_id, "symbol": parse_symbol}.get(arg.kind, str)
+        parse = {"id": parse_id, "symbol": parse_symbol, "days": parse_days}.get(arg.kind, str)
         parser.add_argument(arg.name, type=_typed(parse),
                             help=arg.help.replace("%", "%%"), nargs=None if arg.required else "?")
 
@@ -81,7 +81,8 @@ def run_command(spec: CommandSpec, settings: Settings, args: argparse.Namespace)
 def json_form(result: Any) -> Any:
     """The JSON document a command prints: the answer's own fields, lists as lists."""
     from service.operator import StateChange, StatusReport
-    from service.results import Positions, Proposals
+    from service.results import Markets, Positions, Proposals
+    from service.watchlist import WatchlistView, WatchResult
     from trading.views import ReconcileView
 
     if isinstance(result, StatusReport):
@@ -95,6 +96,15 @@ def json_form(result: Any) -> Any:
     if isinstance(result, Positions):
         return [{**jsonable(held.position), "stop_price": held.stop_price, "target_price": held.target_price}
                 for held in result.items]
+    if isinstance(result, WatchlistView):
+        return list(result.assets)
+    if isinstance(result, WatchResult):
+        return {**jsonable(result), "watchlist": list(result.watchlist.symbols), "changed": result.changed}
+    if isinstance(result, Markets):
+        found = result.section
+        return {"enabled": result.enabled, "run_id": result.run_id, "as_of": result.as_of,
+                "source": found.source if found else None, "note": found.note if found else None,
+                "counts": dict(found.counts) if found else {}, "lines": list(found.lines) if found else []}
     items = getattr(result, "items", None)
     return items if isinstance(items, tuple) else result
 
@@ -109,8 +119,11 @@ def card_json(card: ProposalCard) -> dict[str, Any]:
 
 def exit_code(result: Any) -> int:
     from service.operator import ActionResult
+    from service.watchlist import WatchResult
     from trading.views import ReconcileView
 
+    if isinstance(result, WatchResult):
+        return 0 if result.ok else 1
     if isinstance(result, ActionResult):
         return NEEDS_CONFIRMATION if result.needs_confirmation else 0 if result.ok else 1
     if isinstance(result, ReconcileView):

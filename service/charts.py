@@ -12,6 +12,7 @@ have computed at each bar's close from those headlines (intelligence/narrative_p
 """
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,9 @@ DEFAULT_DAYS = 7.0
 MAX_DAYS = 90.0
 LOOK_BACK = timedelta(days=30)  # without any call, a headline about the asset is looked for this far before the newest
 MOVERS = 3
+# pyplot keeps global state (its figure list, the rcParams a style context sets): chat draws in worker
+# threads, so two /chart at once take turns at the drawing, not at gathering the data.
+_DRAWING = threading.Lock()
 
 
 class ChartError(Exception):
@@ -91,7 +95,9 @@ def symbol_chart(settings: Settings, sessions: Sessions, symbol: str, now: datet
     data = ChartData(asset.symbol, asset.name, start, end, bars, interval, times,
                      narrative_path(scored, polarity, times, params), signals,
                      movers(scored, polarity, start, end, params, MOVERS))
-    return SymbolChart(asset.symbol, chart_png(data), caption(data, len(mentions) - len(scored)), start, end, data)
+    with _DRAWING:
+        png = chart_png(data)
+    return SymbolChart(asset.symbol, png, caption(data, len(mentions) - len(scored)), start, end, data)
 
 
 def _window_end(session: Session, asset: Asset, now: datetime, universe: Sequence[str]) -> datetime:

@@ -12,15 +12,18 @@ from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from intelligence.digest import Digest, digest_item, rank_signals
 from intelligence.types import Direction
+from pipeline.markets import stored_section
 from pipeline.universe import asset_name
 from storage.chat_models import ChatCommandLog, ChatConfirmation, ChatSubscription
 from storage.db import Sessions
 from storage.statements import rows_changed
 from storage.models import ProposalRow, Run, SignalRow
 from service.roles import Role, UsageError
+from service.results import Markets
 from trading import audit
 from trading.proposal_builder import ProposalOutcome, SinceLast, changes_since_last
 from service.proposal_card import ProposalCard, build_cards
@@ -40,6 +43,7 @@ class SubscriptionView:
     immediate_alerts: bool
     last_digest_on: str | None
     updated_by: str | None = None  # the actor who last subscribed it ("telegram:<user id>")
+    silent: bool = False  # digests and alerts arrive without a sound (Telegram's disable_notification)
 
     def made_by(self, actors: Iterable[str]) -> bool:
         """Whether one of `actors` subscribed the chat as it stands: a group is readable by its members only
@@ -50,7 +54,7 @@ class SubscriptionView:
 
 def _sub_view(row: ChatSubscription) -> SubscriptionView:
     return SubscriptionView(row.chat_id, row.active, row.digest_time, row.timezone, row.immediate_alerts,
-                            row.last_digest_on, row.updated_by)
+                            row.last_digest_on, row.updated_by, bool(row.silent))
 
 
 def parse_time_of_day(text: str) -> time:
@@ -78,7 +82,7 @@ def _passed_today(now: datetime, digest_time: str, timezone: str) -> tuple[bool,
 
 
 def subscribe(sessions: Sessions, chat_id: int, actor: str, now: datetime, digest_time: str, timezone: str,
-              immediate_alerts: bool) -> SubscriptionView:
+              immediate_alerts: bool, silent: bool = False) -> SubscriptionView:
     """Create or change a chat's subscription; today's digest is not sent if its time already passed."""
     hhmm = parse_time_of_day(digest_time).strftime("%H:%M")
     zone(timezone)
@@ -89,11 +93,13 @@ def subscribe(sessions: Sessions, chat_id: int, actor: str, now: datetime, diges
             row = ChatSubscription(chat_id=chat_id, created_at=now)
             session.add(row)
         row.active, row.digest_time, row.timezone, row.immediate_alerts = True, hhmm, timezone, immediate_alerts
+        row.silent = silent
         row.last_digest_on = today.isoformat() if passed else None
         row.updated_at, row.updated_by = now, actor
         view = _sub_view(row)
         audit.append(session, actor, "chat.subscribe", {
             "chat_id": chat_id, "digest_time": hhmm, "timezone": timezone, "immediate_alerts": immediate_alerts,
+            "silent": silent,
         }, now)
         return view
 
@@ -207,17 +213,31 @@ def run_digest(sessions: Sessions, run_id: int, take_profit_ratio: float, fallba
         proposal = session.scalars(
             select(ProposalRow).where(ProposalRow.signal_id.in_(list(by_id))).order_by(ProposalRow.id.desc())).first()
         card = build_cards(session, [proposal], take_profit_ratio, fallback_equity)[0] if proposal is not None else None
-        digest = Digest(run.as_of, run.sentiment_backend, run.headline_count, items, tuple(run.problems), as_of_basis)
+        digest = Digest(run.as_of, run.sentiment_backend, run.headline_count, items, tuple(run.problems), as_of_basis,
+                        prediction_markets=stored_section(session, run.id))
         since = changes_since_last(session, proposal.id) if proposal is not None else None
         return DigestSnapshot(run.id, digest, card, outcome, since)
+
+
+def _latest_run_id(session: Session) -> int | None:
+    return session.scalar(
+        select(Run.id).where(Run.status.in_(("ok", "degraded")), Run.as_of.is_not(None)).order_by(Run.id.desc()).limit(1))
 
 
 def latest_digest(sessions: Sessions, take_profit_ratio: float, fallback_equity: float | None) -> DigestSnapshot | None:
     """The digest of the newest finished run."""
     with sessions() as session:
-        run_id = session.scalar(
-            select(Run.id).where(Run.status.in_(("ok", "degraded")), Run.as_of.is_not(None)).order_by(Run.id.desc()).limit(1))
+        run_id = _latest_run_id(session)
     return run_digest(sessions, run_id, take_profit_ratio, fallback_equity) if run_id is not None else None
+
+
+def latest_markets(sessions: Sessions, enabled: bool) -> Markets:
+    """The newest finished run's prediction-markets section as it stored it (None when it did not read them)."""
+    with sessions() as session:
+        run_id = _latest_run_id(session)
+        run = session.get(Run, run_id) if run_id is not None else None
+        return Markets(enabled, run_id, run.as_of if run is not None else None,
+                       stored_section(session, run_id) if run_id is not None else None)
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,15 @@ if TYPE_CHECKING:
 
 Channel = Literal["chat", "shell"]
 # id: a proposal id in ASCII digits; word: one token; words: the rest; flag: a word that is its own
-# name ("all"); count: a small positive whole number; symbol: an asset's ticker (ETH, SPY).
-ArgKind = Literal["id", "word", "words", "flag", "count", "symbol"]
+# name ("all"); count: a small positive whole number; symbol: an asset's ticker (ETH, SPY); days: a
+# number of days, fractions allowed (1.5), up to MAX_DAYS.
+ArgKind = Literal["id", "word", "words", "flag", "count", "symbol", "days"]
 MAX_SYMBOL = 16
 MAX_ID_DIGITS = 18  # every id fits a signed 64-bit column
 MAX_COUNT = 1000
+MAX_DAYS = 90  # the longest chart window (service/charts.py checks it again)
+DEFAULT_CHART_DAYS = 7.0
+_DAYS = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3})?")
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,15 @@ def parse_symbol(text: str) -> str:
     return symbol
 
 
-_PARSERS: dict[str, Callable[[str], Any]] = {"id": parse_id, "count": parse_count, "symbol": parse_symbol}
+def parse_days(text: str) -> float:
+    """A number of days as typed: ASCII digits with at most one decimal point, more than 0 and at most MAX_DAYS."""
+    if not _DAYS.fullmatch(text) or not 0 < float(text) <= MAX_DAYS:
+        raise ValueError(f"{text[:40]!r} is not a number of days from more than 0 to {MAX_DAYS}")
+    return float(text)
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {"id": parse_id, "count": parse_count, "symbol": parse_symbol,
+                                             "days": parse_days}
 
 
 def parse_words(spec: CommandSpec, words: Sequence[str], prefix: str = "/") -> dict[str, Any]:
@@ -150,24 +162,33 @@ class Intro:
     role: Role
 
 
-SUBSCRIBE_USAGE = "Usage: /subscribe [HH:MM] [Area/City] [alerts|noalerts], e.g. /subscribe 07:30 Europe/Berlin"
+SUBSCRIBE_USAGE = ("Usage: /subscribe [HH:MM] [Area/City] [alerts|noalerts] [sound|silent], "
+                   "e.g. /subscribe 07:30 Europe/Berlin silent")
 _TIME = re.compile(r"^\d{1,2}:\d{2}$")
+_SWITCHES = {"alerts": ("alerts", True), "noalerts": ("alerts", False), "sound": ("silent", False),
+             "silent": ("silent", True)}
 
 
-def subscription_request(tokens: Sequence[str]) -> tuple[str | None, str | None, bool]:
-    """/subscribe's words as (time of day, time zone, immediate alerts); any order, each at most once."""
-    time = zone = None
-    alerts = True
+@dataclass(frozen=True)
+class SubscriptionRequest:
+    """/subscribe's words: unset parts take the defaults (the settings' time and zone, alerts on, with sound)."""
+
+    time: str | None = None
+    zone: str | None = None
+    alerts: bool = True
+    silent: bool = False  # digests and alerts arrive without a sound (Telegram's disable_notification)
+
+
+def subscription_request(tokens: Sequence[str]) -> SubscriptionRequest:
+    """/subscribe's words in any order, each part at most once (a time, a zone, alerts|noalerts, sound|silent)."""
+    found: dict[str, Any] = {}
     for token in tokens:
-        if _TIME.match(token) and time is None:
-            time = token
-        elif token.lower() in ("alerts", "noalerts"):
-            alerts = token.lower() == "alerts"
-        elif zone is None and not _TIME.match(token):
-            zone = token
-        else:
+        switch = _SWITCHES.get(token.lower())
+        part, value = switch if switch is not None else ("time", token) if _TIME.match(token) else ("zone", token)
+        if part in found:
             raise UsageError(SUBSCRIBE_USAGE)
-    return time, zone, alerts
+        found[part] = value
+    return SubscriptionRequest(**found)
 
 
 def for_channel(channel: Channel, role: Role = Role.OPERATOR) -> list[CommandSpec]:
@@ -208,11 +229,31 @@ def _eval(s: OperatorService, c: Call) -> Any:
     return s.evaluation_summary()
 
 
+def _universe(s: OperatorService, c: Call) -> Any:
+    return s.watchlist()
+
+
+def _watch(s: OperatorService, c: Call) -> Any:
+    return s.watch(c.args["symbol"], c.actor)
+
+
+def _unwatch(s: OperatorService, c: Call) -> Any:
+    return s.unwatch(c.args["symbol"], c.actor)
+
+
+def _markets(s: OperatorService, c: Call) -> Any:
+    return s.markets()
+
+
+def _chart(s: OperatorService, c: Call) -> Any:
+    return s.chart(c.args["symbol"], c.args.get("days") or DEFAULT_CHART_DAYS)
+
+
 def _subscribe(s: OperatorService, c: Call) -> Any:
     if c.chat_id is None:
         raise UsageError("/subscribe works in a chat: it subscribes the chat it is sent in")
-    time, zone, alerts = subscription_request(c.args["options"])
-    return s.subscribe(c.chat_id, c.actor, time, zone, alerts)
+    wanted = subscription_request(c.args["options"])
+    return s.subscribe(c.chat_id, c.actor, wanted.time, wanted.zone, wanted.alerts, wanted.silent)
 
 
 def _unsubscribe(s: OperatorService, c: Call) -> Any:
@@ -322,11 +363,25 @@ COMMANDS: tuple[CommandSpec, ...] = (
     # writes the evaluation's files (once for everyone asking meanwhile). A reader's command: it never waits
     # for, nor holds up, the operators' commands.
     CommandSpec("eval", "the latest evaluation summary", _R.READER, _eval, channels=_CHAT, slow=True),
+    CommandSpec("universe", "the watchlist: the assets each cycle reads and calls", _R.READER, _universe, reads_only=True),
+    CommandSpec("markets", "the prediction markets (Polymarket, read only) beside the latest cycle's calls", _R.READER,
+                _markets, reads_only=True),
+    # Chat only: the shell has `chart SYMBOL --out FILE` (cli/chart.py), which writes the same picture to a file.
+    CommandSpec("chart", "a picture of one asset: price, news score beneath it, the calls and the headlines that "
+                "moved the story", _R.READER, _chart,
+                (_SYMBOL, Arg("days", "days", f"how many days up to the latest call (default 7, at most {MAX_DAYS})",
+                              required=False, default=DEFAULT_CHART_DAYS, example="14")),
+                channels=_CHAT, reads_only=True, slow=True),
     CommandSpec("subscribe", "daily digest for this chat, plus immediate alerts for strong signals", _R.SUBSCRIBER,
                 _subscribe, (Arg("options", "words", "[HH:MM] [Area/City] [alerts|noalerts]", required=False,
                                  example="07:30 Europe/Berlin"),), channels=_CHAT, group_role=_R.OPERATOR),
     CommandSpec("unsubscribe", "stop the digest and the immediate alerts for this chat", _R.SUBSCRIBER, _unsubscribe,
                 channels=_CHAT, group_role=_R.OPERATOR),
+    # With Alpaca keys a US symbol the catalogue lacks is looked up at the broker: slow.
+    CommandSpec("watch", "add an asset to the watchlist from the next cycle on", _R.OPERATOR, _watch,
+                (Arg("symbol", "symbol", "the asset, e.g. NVDA", example="NVDA"),), slow=True),
+    CommandSpec("unwatch", "take an asset off the watchlist from the next cycle on", _R.OPERATOR, _unwatch,
+                (Arg("symbol", "symbol", "the asset, e.g. NVDA", example="NVDA"),)),
     CommandSpec("proposals", "trade proposals waiting for an answer", _R.OPERATOR, _proposals,
                 (Arg("all", "flag", "include answered and expired proposals", required=False, default=False),),
                 reads_only=True),

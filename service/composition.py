@@ -19,6 +19,8 @@ from storage.db import Sessions, open_store
 
 if TYPE_CHECKING:
     from intelligence.types import BarSource
+    from service.charts import SymbolChart
+    from service.watchlist import WatchlistService
     from trading.alerts import Notifier
     from trading.broker import Broker
     from trading.desk import TradingDesk
@@ -39,11 +41,28 @@ class App:
     broker: Broker | None = None  # given, or built with the desk
     bars: BarSource | None = None  # what the simulator fills from; None: the configured bar files
     _desk: TradingDesk | None = field(default=None, repr=False)
+    _watchlist: WatchlistService | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     service: OperatorService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.service = OperatorService(ServiceConfig.from_settings(self.settings), self.sessions, self.clock, self.desk)
+        self.service = OperatorService(ServiceConfig.from_settings(self.settings), self.sessions, self.clock, self.desk,
+                                       self.watchlist, self.chart)
+
+    def watchlist(self) -> WatchlistService:
+        """The watchlist service, built once, on first use (with Alpaca keys it asks the broker about symbols)."""
+        with self._lock:
+            if self._watchlist is None:
+                from service.watchlist import WatchlistService
+
+                self._watchlist = WatchlistService(self.settings, self.sessions, self.clock)
+            return self._watchlist
+
+    def chart(self, symbol: str, now: datetime, days: float) -> SymbolChart:
+        """One asset's picture (service/charts.py; imported here, on first use: it loads matplotlib)."""
+        from service.charts import symbol_chart
+
+        return symbol_chart(self.settings, self.sessions, symbol, now, days)
 
     def desk(self) -> TradingDesk:
         """The trading desk, built once, on first use (reading a status needs no broker)."""

@@ -15,6 +15,7 @@ from service import chat_ops
 from service.account import AccountSummary, PositionLine, account_summary, position_lines
 from service.proposal_card import ProposalCard, build_cards
 from service.read_cache import ReadCache
+from service.results import ChartImage, ChartRefused, Markets
 from storage.db import Sessions
 from storage.errors import StoreError
 from storage.models import ProposalRow, Run
@@ -29,10 +30,13 @@ if TYPE_CHECKING:
     from eval.summary import WeeklySummary
     from pipeline.cycle import CycleReport
     from providers.circuit import BreakerSnapshot
+    from service.charts import SymbolChart
+    from service.watchlist import WatchlistService, WatchlistView, WatchResult
     from trading.desk import DeskResult, TickReport, TradingDesk
     from trading.views import DailyView, PerformanceRow, ProfitView, TradeView
 
 Clock = Callable[[], datetime]
+Charts = Callable[[str, datetime, float], "SymbolChart"]  # (symbol, now, days): service/charts.symbol_chart
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -56,6 +60,7 @@ class ServiceConfig:
     # The fees and slippage the evaluation's equity curve pays, per leg (TB_SIM_FEE_BPS, TB_SIM_SLIPPAGE_BPS).
     fee_bps: float = 10.0
     slippage_bps: float = 5.0
+    polymarket: bool = False  # whether cycles read the prediction markets (TB_POLYMARKET)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
@@ -63,7 +68,8 @@ class ServiceConfig:
                    settings.digest_time, settings.digest_timezone, settings.alert_conviction,
                    settings.breaker_cooldown_seconds, settings.bars_dir, settings.eval_runs_dir,
                    settings.take_profit_ratio, settings.sim_equity, settings.horizon_exit,
-                   settings.chat_eval_fresh_minutes * 60, settings.sim_fee_bps, settings.sim_slippage_bps)
+                   settings.chat_eval_fresh_minutes * 60, settings.sim_fee_bps, settings.sim_slippage_bps,
+                   settings.polymarket)
 
 
 def _changes(method: F) -> F:
@@ -140,13 +146,17 @@ class StateChange:
 
 class OperatorService:
     """Built by the composition root (service/composition.py); `desk` gives the trading desk, which the
-    root builds on first use (a status or a digest never needs the broker)."""
+    root builds on first use (a status or a digest never needs the broker); `watchlist` the watchlist
+    service and `charts` draws one asset's picture (both need the whole settings, which the root has)."""
 
-    def __init__(self, config: ServiceConfig, sessions: Sessions, clock: Clock, desk: Callable[[], "TradingDesk"]) -> None:
+    def __init__(self, config: ServiceConfig, sessions: Sessions, clock: Clock, desk: Callable[[], "TradingDesk"],
+                 watchlist: Callable[[], "WatchlistService"] | None = None, charts: Charts | None = None) -> None:
         self._config = config
         self._sessions = sessions
         self._clock = clock
         self._desk = desk
+        self._watchlist = watchlist
+        self._charts = charts
         self._reads = ReadCache(config.read_cache_seconds)
         self._evaluating = threading.Lock()  # one evaluation at a time; who asks meanwhile gets its summary
         self._last_eval: tuple[datetime, "WeeklySummary"] | None = None
@@ -376,12 +386,12 @@ class OperatorService:
 
     @_changes
     def subscribe(self, chat_id: int, actor: str, digest_time: str | None = None, timezone: str | None = None,
-                  immediate_alerts: bool = True) -> chat_ops.SubscriptionView:
-        """Daily digest for `chat_id` at `digest_time` in `timezone` (defaults from settings); raises
-        chat_ops.SubscriptionError with a plain reason on a bad time or zone."""
+                  immediate_alerts: bool = True, silent: bool = False) -> chat_ops.SubscriptionView:
+        """Daily digest for `chat_id` at `digest_time` in `timezone` (defaults from settings), without a sound
+        when `silent`; raises chat_ops.SubscriptionError with a plain reason on a bad time or zone."""
         return chat_ops.subscribe(self._sessions, chat_id, actor, self._clock(),
                                   digest_time or self._config.digest_time,
-                                  timezone or self._config.digest_timezone, immediate_alerts)
+                                  timezone or self._config.digest_timezone, immediate_alerts, silent)
 
     @_changes
     def unsubscribe(self, chat_id: int, actor: str) -> bool:
@@ -449,6 +459,47 @@ class OperatorService:
                 return failure_summary(now, f"{exc.__class__.__name__}: {exc}")
             self._last_eval = (now, summary)
             return summary
+
+    # --- the watchlist, the prediction markets and the chart (service/watchlist.py, pipeline/markets.py,
+    # service/charts.py) ---
+
+    def _watchlist_service(self) -> "WatchlistService":
+        if self._watchlist is None:
+            raise RuntimeError("this operator service was built without a watchlist (service/composition.py builds one)")
+        return self._watchlist()
+
+    def watchlist(self) -> "WatchlistView":
+        """The assets the next cycle reads: TB_UNIVERSE as changed by /watch and /unwatch."""
+        return self._watchlist_service().current()
+
+    @_changes
+    def watch(self, symbol: str, actor: str) -> "WatchResult":
+        """Add `symbol` from the next cycle on (the caller checked that `actor` is an operator); UNKNOWN_SYMBOL
+        names the nearest known ones, ALREADY_WATCHED changes nothing."""
+        return self._watchlist_service().watch(symbol, actor)
+
+    @_changes
+    def unwatch(self, symbol: str, actor: str) -> "WatchResult":
+        return self._watchlist_service().unwatch(symbol, actor)
+
+    def markets(self) -> Markets:
+        """The latest finished cycle's prediction-markets section, as stored (pipeline/markets.stored_section)."""
+        return self._reads.get("markets", lambda: chat_ops.latest_markets(self._sessions, self._config.polymarket))
+
+    def chart(self, symbol: str, days: float) -> ChartImage | ChartRefused:
+        """One asset's picture and caption, or why not in one line. Blocks (store, bars, drawing): chat runs it
+        in a worker thread."""
+        from service.charts import ChartError, UnknownSymbol
+
+        if self._charts is None:
+            raise RuntimeError("this operator service was built without charts (service/composition.py builds them)")
+        try:
+            drawn = self._charts(symbol, self._clock(), days)
+        except UnknownSymbol as exc:
+            return ChartRefused(str(exc), unknown_symbol=True)
+        except ChartError as exc:
+            return ChartRefused(str(exc))
+        return ChartImage(drawn.symbol, drawn.png, drawn.caption)
 
     # --- data providers (circuit breakers of the live feeds and Alpaca data; pipeline/provider_store.py) ---
 

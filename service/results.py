@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from intelligence.prediction_markets import PredictionMarketsSection
     from service.chat_ops import DigestSnapshot
     from service.chat_ops import SignalView
     from service.proposal_card import ProposalCard
@@ -61,3 +64,30 @@ class Trades:
 @dataclass(frozen=True)
 class Performance:
     items: tuple[PerformanceRow, ...]  # best realised P&L first
+
+
+@dataclass(frozen=True)
+class Markets:
+    """/markets: the prediction-markets section of the latest finished cycle."""
+
+    enabled: bool  # TB_POLYMARKET
+    run_id: int | None  # the latest finished cycle; None before the first
+    as_of: datetime | None
+    section: PredictionMarketsSection | None  # None: that cycle did not read the markets
+
+
+@dataclass(frozen=True)
+class ChartImage:
+    """/chart: the picture (PNG) and what it shows in words (service/charts.py)."""
+
+    symbol: str
+    png: bytes
+    caption: str
+
+
+@dataclass(frozen=True)
+class ChartRefused:
+    """/chart could not draw: why, in one line (an unknown symbol names the nearest known ones)."""
+
+    message: str
+    unknown_symbol: bool = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, UTCDateTime
@@ -20,6 +20,8 @@ class ChatSubscription(Base):
     digest_time: Mapped[str] = mapped_column(String(5))  # "HH:MM", local to `timezone`
     timezone: Mapped[str] = mapped_column(String(64))  # IANA name, e.g. "Europe/Berlin"
     immediate_alerts: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Digests and alerts sent with Telegram's disable_notification (/subscribe ... silent).
+    silent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The local date of the last scheduled digest, so each day's digest goes out once.
     last_digest_on: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

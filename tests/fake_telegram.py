@@ -50,6 +50,12 @@ def parse_html(text: str) -> str:
     return "".join(out)
 
 
+def _flag(params: dict[str, Any], name: str) -> bool:
+    """A Boolean parameter as the Bot API reads it: JSON true, or "true" in a form."""
+    value = params.get(name)
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
@@ -71,6 +77,7 @@ class Sent:
     message_id: int
     at: float  # time.monotonic()
     photo: bytes | None = None
+    silent: bool = False  # sent with disable_notification=true (no sound on the phone)
 
 
 @dataclass
@@ -292,7 +299,7 @@ class FakeTelegram:
         markup = params.get("reply_markup")
         message = self._message(chat_id, text)
         self.sent.append(Sent(chat_id, text, raw, markup.get("inline_keyboard") if markup else None,
-                              message["message_id"], time.monotonic()))
+                              message["message_id"], time.monotonic(), silent=_flag(params, "disable_notification")))
         self._sent_changed.set()
         return message
 
@@ -308,7 +315,8 @@ class FakeTelegram:
         if utf16_len(caption) > 1024:
             return self._error(400, "Bad Request: message caption is too long")
         message = self._message(chat_id, caption)
-        self.sent.append(Sent(chat_id, caption, raw, None, message["message_id"], time.monotonic(), photo))
+        self.sent.append(Sent(chat_id, caption, raw, None, message["message_id"], time.monotonic(), photo,
+                              _flag(params, "disable_notification")))
         self._sent_changed.set()
         return message
 
