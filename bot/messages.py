@@ -327,7 +327,9 @@ def _compact_market_lines(markets: PredictionMarketsSection) -> tuple[Line, ...]
 
 
 def _full_market_lines(markets: PredictionMarketsSection) -> tuple[Line, ...]:
-    lines = [_market_line(m) for m in markets.lines] or [line("No prediction market matched the watchlist this cycle.")]
+    lines = [_market_line(m) for m in markets.lines]
+    if not lines and not markets.note:
+        lines.append(line("No prediction market matched the watchlist this cycle."))
     if markets.note:
         lines.append(line(italic(markets.note)))
     lines.append(line(italic(f"Source: {markets.source}.")))
@@ -352,11 +354,13 @@ def markets_doc(markets: Markets) -> Doc:
         by_asset.setdefault(market.symbol, []).append(market)
     for symbol, found in by_asset.items():
         sections.append(section(f"{found[0].name} ({symbol})", *(line(m.line) for m in found)))
-    if not section_.lines:
+    if not section_.lines and not section_.note:  # a note says why there is nothing (Polymarket not read)
         sections.append(section(None, line("No prediction market matched the watchlist this cycle.")))
     footer = [line(italic(section_.note))] if section_.note else []
-    footer.append(line(italic(f"Source: {section_.source}; {_market_count(section_.count('matched'))} matched of "
-                              f"{section_.count('seen')} read, {section_.count('shown')} shown.")))
+    read = section_.count("seen")
+    counted = (f"; {_market_count(section_.count('matched'))} matched of {read} read, {section_.count('shown')} shown"
+               if read else "")
+    footer.append(line(italic(f"Source: {section_.source}{counted}.")))
     sections.append(section(None, *footer))
     tone: Tone = "warn" if section_.note and not section_.lines else "info"
     return Doc(f"Prediction markets as of {when(markets.as_of)}", tuple(sections), tone)

@@ -25,6 +25,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 @dataclass
 class FakeDiscordApi:
     posted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (channel id, body)
+    uploads: list[tuple[str, str, bytes]] = field(default_factory=list)  # (channel id, file name, bytes)
     identified: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -155,8 +156,15 @@ class FakeDiscordApi:
     async def _post_message(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
             return _json({"message": "401: Unauthorized", "code": 0}, status=401)
-        body = await request.json()
         channel = request.match_info["channel"]
+        if request.content_type.startswith("multipart/"):  # a message with files: payload_json and files[n]
+            form = await request.post()
+            body = json.loads(str(form["payload_json"]))
+            for value in form.values():
+                if isinstance(value, web.FileField):
+                    self.uploads.append((channel, value.filename, value.file.read()))
+        else:
+            body = await request.json()
         self.posted.append((channel, body))
         self._changed.set()
         return _json({
