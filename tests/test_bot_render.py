@@ -10,14 +10,15 @@ from hypothesis import strategies as st
 
 from trading.alerts import Alert
 from bot.message_model import Doc, plain
-from bot.messages import alert_doc, digest_doc, full_digest_doc, proposal_doc
+from bot.messages import alert_doc, digest_doc, full_digest_doc, markets_doc, proposal_doc
 from service.chat_ops import DigestSnapshot
 from service.proposal_card import Exposure, ProposalCard, TrackRecord
-from service.results import FullDigest
+from service.results import FullDigest, Markets
 from trading.views import ProposalView
 from bot.render_discord import discord_messages
 from bot.render_telegram import telegram_parts, to_html
 from intelligence.digest import Digest, DigestItem, Story
+from intelligence.prediction_markets import MarketLine, PredictionMarketsSection
 from intelligence.types import Direction
 from tests.conftest import utc
 from tests.fake_discord import embed_problems
@@ -52,13 +53,50 @@ def digests(draw: st.DrawFn) -> Digest:
                                 draw(_NASTY) + draw(st.text(max_size=900)),
                                 lead=draw(st.none() | st.builds(Story, _NASTY, _NASTY, st.just(AS_OF)))))
     problems = tuple(draw(st.lists(_NASTY, max_size=3)))
-    return Digest(AS_OF, draw(_NASTY), draw(st.integers(0, 500)), tuple(items), problems, draw(_NASTY))
+    return Digest(AS_OF, draw(_NASTY), draw(st.integers(0, 500)), tuple(items), problems, draw(_NASTY),
+                  prediction_markets=draw(st.none() | markets_sections()))
+
+
+@st.composite
+def markets_sections(draw: st.DrawFn) -> PredictionMarketsSection:
+    lines = tuple(MarketLine(draw(st.sampled_from(["BTC", "ETH", "X<Y"])), draw(st.sampled_from(["Bitcoin", "A*B"])),
+                             str(n), draw(_NASTY), "above", AS_OF, draw(st.booleans()), draw(_NASTY) + "x")
+                  for n in range(draw(st.integers(0, 8))))
+    counts = (("matched", len(lines)), ("seen", draw(st.integers(0, 60))), ("shown", len(lines)))
+    return PredictionMarketsSection(lines, counts, note=draw(st.none() | _NASTY.map(lambda t: t + "!")))
 
 
 @settings(max_examples=40, deadline=None)
 @given(digests())
 def test_digest_renders_the_same_text_in_the_same_order_on_both_channels(digest: Digest) -> None:
     for doc in (digest_doc(DigestSnapshot(1, digest, None)), full_digest_doc(FullDigest(DigestSnapshot(1, digest, None)))):
+        _same_text_on_both_channels(doc)
+
+
+@settings(max_examples=40, deadline=None)
+@given(markets_sections(), st.booleans())
+def test_markets_render_the_same_text_in_the_same_order_on_both_channels(section, enabled) -> None:
+    _same_text_on_both_channels(markets_doc(Markets(enabled, 3, AS_OF, section)))
+
+
+def test_the_markets_section_sits_after_the_assets_and_before_the_proposal() -> None:
+    btc = MarketLine("BTC", "Bitcoin", "1", "Will Bitcoin be above $90,000?", "above", AS_OF, True,
+                     "The crowd leans towards Bitcoin holding above its level; our reading of the news is bearish.")
+    eth = replace(btc, symbol="ETH", name="Ethereum", market_id="2", comparable=False, line="The crowd leans down on Ethereum.")
+    markets = PredictionMarketsSection((btc, eth, replace(btc, market_id="3", comparable=False, line="Third.")),
+                                       (("matched", 3), ("seen", 10), ("shown", 3)))
+    digest = Digest(AS_OF, "embedded", 5, (_item(1, "SOL", "SOL story"),), (), prediction_markets=markets)
+    view = ProposalView(4, "SOL", "buy", 1.0, 140.0, 0.56, "proposed", AS_OF, AS_OF + timedelta(hours=4), 140.0)
+    card = ProposalCard(view, "Solana", AS_OF, 1.0, 133.0, 150.5, 0.05, 0.075, 7.0, 100_000.0, timedelta(hours=24),
+                        AS_OF, TrackRecord("low (50-55%)", 0, 0), (), Exposure(0.0, None, 0))
+    full = plain(full_digest_doc(FullDigest(DigestSnapshot(1, digest, card))))
+    assert full.index("SOL story") < full.index("Prediction markets\nBTC: The crowd leans towards") \
+        < full.index("ETH: The crowd leans down") < full.index("BTC: Third.") < full.index("#4 BUY 1 SOL")
+    compact = plain(digest_doc(DigestSnapshot(1, digest, card)))
+    assert "Prediction markets\nBTC: The crowd leans towards" in compact and "leans down" not in compact
+    assert "3 markets on BTC, ETH; /markets shows them." in compact
+    assert compact.index("/markets shows them") < compact.index("#4 BUY 1 SOL")
+    for doc in (digest_doc(DigestSnapshot(1, digest, card)), full_digest_doc(FullDigest(DigestSnapshot(1, digest, card)))):
         _same_text_on_both_channels(doc)
 
 

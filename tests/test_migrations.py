@@ -165,3 +165,25 @@ def test_signals_stored_before_fingerprints_get_the_key_new_ones_get(database_ur
                   for r in session.scalars(select(SignalRow).order_by(SignalRow.id))]
     assert [old for old, _ in stored] == [new for _, new in stored] and len(set(stored)) == 2
     assert stored[0][0] == signal_fingerprint("ETH", "BUY", None, {"narrative": {"headlines": [{"id": "a"}, {"id": "b"}]}})
+
+
+def test_subscriptions_made_before_silent_keep_their_sound(database_url: str) -> None:
+    from sqlalchemy import BigInteger, Boolean, DateTime, String, column, table
+
+    from storage.chat_models import ChatSubscription
+
+    subscriptions = table("chat_subscriptions", *(column(name, kind) for name, kind in (
+        ("chat_id", BigInteger), ("active", Boolean), ("digest_time", String), ("timezone", String),
+        ("immediate_alerts", Boolean), ("created_at", DateTime(timezone=True)), ("updated_at", DateTime(timezone=True)),
+        ("updated_by", String))))
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0007")  # the head before chat_subscriptions.silent
+        connection.execute(subscriptions.insert().values(
+            chat_id=42, active=True, digest_time="08:00", timezone="UTC", immediate_alerts=True,
+            created_at=utc(2025, 12, 13, 10, 14), updated_at=utc(2025, 12, 13, 10, 14), updated_by="telegram:1"))
+    engine.dispose()
+    sessions = open_store(database_url)  # upgrades to the head
+    with sessions() as session:
+        row = session.get_one(ChatSubscription, 42)
+        assert (row.silent, row.digest_time, row.immediate_alerts) == (False, "08:00", True)
