@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from intelligence.digest import Digest, digest_item, rank_signals
+from intelligence.prediction_markets import PredictionMarketsSection
 from intelligence.types import Direction
 from pipeline.markets import stored_section
 from pipeline.universe import asset_name
@@ -23,7 +24,6 @@ from storage.db import Sessions
 from storage.statements import rows_changed
 from storage.models import ProposalRow, Run, SignalRow
 from service.roles import Role, UsageError
-from service.results import Markets
 from trading import audit
 from trading.proposal_builder import ProposalOutcome, SinceLast, changes_since_last
 from service.proposal_card import ProposalCard, build_cards
@@ -231,13 +231,15 @@ def latest_digest(sessions: Sessions, take_profit_ratio: float, fallback_equity:
     return run_digest(sessions, run_id, take_profit_ratio, fallback_equity) if run_id is not None else None
 
 
-def latest_markets(sessions: Sessions, enabled: bool) -> Markets:
-    """The newest finished run's prediction-markets section as it stored it (None when it did not read them)."""
+def latest_markets(sessions: Sessions) -> tuple[int | None, datetime | None, PredictionMarketsSection | None]:
+    """The newest finished run (id, as-of) and its prediction-markets section as it stored it (None when it did
+    not read them); (None, None, None) before the first run."""
     with sessions() as session:
         run_id = _latest_run_id(session)
         run = session.get(Run, run_id) if run_id is not None else None
-        return Markets(enabled, run_id, run.as_of if run is not None else None,
-                       stored_section(session, run_id) if run_id is not None else None)
+        if run is None:
+            return None, None, None
+        return run.id, run.as_of, stored_section(session, run.id)
 
 
 @dataclass(frozen=True)

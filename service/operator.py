@@ -484,7 +484,7 @@ class OperatorService:
 
     def markets(self) -> Markets:
         """The latest finished cycle's prediction-markets section, as stored (pipeline/markets.stored_section)."""
-        return self._reads.get("markets", lambda: chat_ops.latest_markets(self._sessions, self._config.polymarket))
+        return self._reads.get("markets", lambda: Markets(self._config.polymarket, *chat_ops.latest_markets(self._sessions)))
 
     def chart(self, symbol: str, days: float) -> ChartImage | ChartRefused:
         """One asset's picture and caption, or why not in one line. Blocks (store, bars, drawing): chat runs it
