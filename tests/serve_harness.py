@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
 import signal
@@ -14,19 +15,21 @@ from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from config import EMBEDDED_UNIVERSE
 from providers.bars import EmbeddedMarketData
 from providers.feeds import EMBEDDED_FEEDS_DIR, SOURCE_NAMES
 from tests.conftest import REPO
+from tests.snapshot_fixtures import feed_until
 
 SNAPSHOT_HOUR = datetime(2025, 12, 13, 10, tzinfo=timezone.utc)  # the snapshot's newest headline is 10:14
+# The embedded coins: Alpaca serves them as "BTC/USD" around the clock (the stocks keep their sessions).
+CRYPTO = ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK", "BNB")
 _PUB_DATE = re.compile(rb"<pubDate>([^<]+)</pubDate>")
 
 
-def present_shift(now: datetime) -> timedelta:
-    """Whole hours that put the snapshot's newest headline about two hours before `now`."""
+def present_shift(now: datetime, newest: datetime = SNAPSHOT_HOUR) -> timedelta:
+    """Whole hours that put the snapshot's newest headline (`newest`) about two hours before `now`."""
     hour = now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    return hour - timedelta(hours=2) - SNAPSHOT_HOUR
+    return hour - timedelta(hours=2) - newest.replace(minute=0, second=0, microsecond=0)
 
 
 def shifted_feed(body: bytes, shift: timedelta) -> bytes:
@@ -47,18 +50,29 @@ class PresentMarket:
     prices: dict[str, float]
 
     @staticmethod
-    def at(now: datetime) -> "PresentMarket":
-        shift = present_shift(now)
+    def at(now: datetime, cutoff: datetime | None = None) -> "PresentMarket":
+        """The crypto snapshot moved to `now`. With `cutoff`, the market as it stood then: the news published
+        by then (its feeds cut as tests/snapshot_fixtures.py cuts them) and the bars closed by then, moved
+        by whole hours so that the cut falls 10 to 70 minutes before `now`."""
+        if cutoff is None:
+            shift, last_close = present_shift(now), now
+        else:
+            shift = timedelta(hours=math.floor((now - timedelta(minutes=10) - cutoff) / timedelta(hours=1)))
+            last_close = cutoff + shift
         feeds, names = {}, {}
         for path in sorted(EMBEDDED_FEEDS_DIR.glob("*.rss")):
-            feeds[f"/{path.stem}"] = shifted_feed(path.read_bytes(), shift)
+            text = path.read_text(encoding="utf-8")
+            kept = text if cutoff is None else feed_until(text, cutoff)
+            if kept is None:
+                continue
+            feeds[f"/{path.stem}"] = shifted_feed(kept.encode("utf-8"), shift)
             names[SOURCE_NAMES[path.name]] = f"/{path.stem}"
         market = EmbeddedMarketData()
         bars, prices = {}, {}
-        for symbol in EMBEDDED_UNIVERSE:
+        for symbol in CRYPTO:
             snapshot = market.bars_until(symbol, datetime(2026, 1, 1, tzinfo=timezone.utc)).bars
             series = [replace(b, start=b.start + shift) for b in snapshot]
-            closed = [b for b in series if b.start + timedelta(hours=1) <= now]
+            closed = [b for b in series if b.start + timedelta(hours=1) <= last_close]
             bars[f"{symbol}/USD"] = closed
             prices[f"{symbol}/USD"] = closed[-1].close
         return PresentMarket(feeds, names, bars, prices)

@@ -25,17 +25,21 @@ _ITEM = re.compile(r"<item[\s>].*?</item>\s*", re.S)
 _DATE = re.compile(r"<pubDate>\s*(.*?)\s*</pubDate>", re.S)
 
 
+def feed_until(text: str, cutoff: datetime = CALL_AS_OF) -> str | None:
+    """A feed's text without the items published after `cutoff`; None when no item is left."""
+    def keep(match: re.Match[str]) -> str:
+        date = _DATE.search(match.group(0))
+        return match.group(0) if date is None or parsedate_to_datetime(date.group(1)) <= cutoff else ""
+
+    kept = _ITEM.sub(keep, text)
+    return kept if _ITEM.search(kept) else None
+
+
 def feeds_until(directory: Path, cutoff: datetime = CALL_AS_OF) -> Path:
     """Copies of the embedded feed files into `directory`, without the items published after `cutoff`."""
     directory.mkdir(parents=True, exist_ok=True)
     for path in sorted(EMBEDDED_FEEDS_DIR.glob("*.rss")):
-        text = path.read_text(encoding="utf-8")
-
-        def keep(match: re.Match[str]) -> str:
-            date = _DATE.search(match.group(0))
-            return match.group(0) if date is None or parsedate_to_datetime(date.group(1)) <= cutoff else ""
-
-        kept = _ITEM.sub(keep, text)
-        if _ITEM.search(kept):
+        kept = feed_until(path.read_text(encoding="utf-8"), cutoff)
+        if kept is not None:
             (directory / path.name).write_text(kept, encoding="utf-8")
     return directory

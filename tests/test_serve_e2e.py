@@ -30,7 +30,8 @@ from tests.fake_discord import FakeDiscordWebhook
 from tests.fake_telegram import FakeTelegram
 from tests.feed_server import FeedServer, Route
 from tests.pg_fixtures import database_url, pg_databases, pytest_generate_tests, store_backend  # noqa: F401
-from tests.serve_harness import PresentMarket, ServeProcess
+from tests.serve_harness import CRYPTO, PresentMarket, ServeProcess
+from tests.snapshot_fixtures import CALL_AS_OF
 
 pytestmark = pytest.mark.slow  # two processes, four cycles, a delayed feed: about twenty seconds
 
@@ -44,6 +45,9 @@ def _env(url: str, tmp: Path, telegram: FakeTelegram, discord: FakeDiscordWebhoo
         "TB_TELEGRAM_POLL_SECONDS": "1", "TB_CHAT_TIMEOUT_SECONDS": "2", "TB_OUTBOX_BACKOFF_SECONDS": "0.05",
         "TB_OUTBOX_BACKOFF_MAX_SECONDS": "0.5", "TB_OUTBOX_POLL_SECONDS": "0.1", "TB_DISCORD_WEBHOOK_URL": discord.url,
         "TB_NEWS_SOURCES": "rss", "TB_MARKET_DATA": "alpaca", "TB_SENTIMENT_BACKEND": "embedded",
+        "TB_UNIVERSE": ",".join(CRYPTO),
+        # Bars back to the snapshot's first day: the call's base rate is the one the embedded run sees.
+        "TB_ALPACA_BAR_LOOKBACK_DAYS": "45",
         "TB_FEEDS": json.dumps({name: feeds.url(path) for name, path in market.names.items()}),
         "TB_ALPACA_KEY": fake_alpaca_data.KEY, "TB_ALPACA_SECRET": fake_alpaca_data.SECRET,
         "TB_ALPACA_DATA_URL": data.url, "TB_ALPACA_TRADING_URL": trading.url,
@@ -67,7 +71,7 @@ def test_serve_survives_sigterm_mid_cycle_and_a_restart(database_url: str, tmp_p
     # One key pair for both Alpaca fakes, as for the real Alpaca.
     monkeypatch.setattr(fake_alpaca, "KEY", fake_alpaca_data.KEY)
     monkeypatch.setattr(fake_alpaca, "SECRET", fake_alpaca_data.SECRET)
-    market = PresentMarket.at(datetime.now(timezone.utc))
+    market = PresentMarket.at(datetime.now(timezone.utc), cutoff=CALL_AS_OF)  # where the engine makes a call
     feeds = FeedServer().start()
     for path, body in market.feeds.items():
         feeds.routes[path] = Route(body, etag=f'"{path[1:]}-1"')

@@ -12,6 +12,7 @@ import pytest
 import tracer_bullet
 from storage.db import open_store
 from tests.conftest import REPO
+from tests.snapshot_fixtures import feeds_until
 from tests.trading_fixtures import add_proposal, db_url, template_db  # noqa: F401  (fixtures)
 
 
@@ -80,7 +81,9 @@ def test_garbled_ids_are_usage_errors(shell) -> None:
 
 @pytest.mark.slow
 def test_the_design_contract_in_real_processes(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "TB_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    # The snapshot cut where the engine makes a call (tests/snapshot_fixtures.py): on the whole of it, every asset holds.
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "TB_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+           "TB_FEEDS_DIR": str(feeds_until(tmp_path / "feeds"))}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, str(REPO / "tracer_bullet.py"), *args], env=env, cwd=tmp_path,
