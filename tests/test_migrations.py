@@ -8,7 +8,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import create_engine, inspect, make_url, select, text
 
 from storage.db import StoreError, open_store
 from storage.migrate import alembic_config, current_revision, head_revision, prepare_schema
@@ -136,6 +136,16 @@ def test_a_postgresql_server_that_dropped_its_connections_is_used_again(pg_datab
         pg_databases.drop(url)
 
 
+def _unmigrated(database_url: str) -> None:
+    """No tables at all: a PostgreSQL test database is a copy of a migrated template, SQLite's a new file."""
+    if make_url(database_url).get_backend_name() == "postgresql":
+        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+
+
 def test_signals_stored_before_fingerprints_get_the_key_new_ones_get(database_url: str) -> None:
     from storage.models import SignalRow
     from storage.signal_keys import signal_fingerprint
@@ -148,6 +158,7 @@ def test_signals_stored_before_fingerprints_get_the_key_new_ones_get(database_ur
         ("run_id", Integer), ("symbol", String), ("as_of", DateTime(timezone=True)), ("direction", String),
         ("probability", Float), ("conviction", Float), ("horizon_hours", Float), ("narrative_score", Float),
         ("price_score", Float), ("divergence", Float), ("reason_codes", JSON), ("evidence", String), ("features", JSON))))
+    _unmigrated(database_url)
     engine = create_engine(database_url)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0006")
@@ -176,6 +187,7 @@ def test_subscriptions_made_before_silent_keep_their_sound(database_url: str) ->
         ("chat_id", BigInteger), ("active", Boolean), ("digest_time", String), ("timezone", String),
         ("immediate_alerts", Boolean), ("created_at", DateTime(timezone=True)), ("updated_at", DateTime(timezone=True)),
         ("updated_by", String))))
+    _unmigrated(database_url)
     engine = create_engine(database_url)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0007")  # the head before chat_subscriptions.silent
