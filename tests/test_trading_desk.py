@@ -12,26 +12,16 @@ from storage.models import ProposalRow
 from storage.trading_models import ProposalEventRow, SimOrderRow, SimPositionRow
 from tests.conftest import utc
 from tests.trading_fixtures import (  # noqa: F401  (fixtures)
-    Clock, add_proposal, db_url, flat_bars, make_world, proposal_status, sim_factory, template_db, write_bars,
+    DESK_WALL, Clock, add_proposal, bars_dir, db_url, flat_bars, make_world, proposal_status, sim_factory, template_db,
+    world, write_bars,
 )
 from trading import audit
 from trading.proposals import ProposalStatus, claim
 from trading.state import TradingState, read_state
 
 AS_OF = utc(2025, 12, 13, 10, 14)
-WALL = utc(2026, 3, 1, 12)
+WALL = DESK_WALL
 
-
-@pytest.fixture
-def bars_dir(tmp_path: Path) -> Path:
-    for symbol, price in (("ETH", 3000.0), ("BTC", 90_000.0), ("SOL", 130.0)):
-        write_bars(tmp_path / "bars", symbol, utc(2025, 12, 13), flat_bars(price, 72))
-    return tmp_path / "bars"
-
-
-@pytest.fixture
-def world(db_url: str, bars_dir: Path):
-    return make_world(db_url, Clock(WALL), sim_factory(bars_dir))
 
 
 def _propose(world, **kw) -> int:

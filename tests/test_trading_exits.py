@@ -15,28 +15,17 @@ from storage.models import StateRow
 from storage.trading_models import AuditRow, OrderRow, SimOrderRow, SimPositionRow
 from tests.conftest import utc
 from tests.trading_fixtures import (  # noqa: F401  (fixtures)
-    Clock, add_proposal, db_url, flat_bars, make_world, sim_factory, template_db, write_bars,
+    DESK_WALL, Clock, add_proposal, bars_dir, db_url, make_world, sim_factory, template_db, world,
 )
 from trading import audit
 from trading.trades import EXIT_ROLES
 
 AS_OF = utc(2025, 12, 13, 10, 14)
-WALL = utc(2026, 3, 1, 12)
+WALL = DESK_WALL
 # Buy 1 ETH at the 11:00 open with 5 bps slippage and 10 bps fee, sell it at a later open the same way.
 ENTRY, EXIT = 3000.0 * 1.0005, 3000.0 * 0.9995
 ROUND_TRIP = (EXIT - ENTRY) - (ENTRY + EXIT) * 0.001
 
-
-@pytest.fixture
-def bars_dir(tmp_path: Path) -> Path:
-    for symbol, price in (("ETH", 3000.0), ("BTC", 90_000.0), ("SOL", 130.0)):
-        write_bars(tmp_path / "bars", symbol, utc(2025, 12, 13), flat_bars(price, 72))
-    return tmp_path / "bars"
-
-
-@pytest.fixture
-def world(db_url: str, bars_dir: Path):
-    return make_world(db_url, Clock(WALL), sim_factory(bars_dir))
 
 
 def _bought(world, symbol: str = "ETH", price: float = 3000.0, quantity: float = 1.0, side: str = "buy", **kw) -> int:

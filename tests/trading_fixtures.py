@@ -160,6 +160,23 @@ def sim_factory(bars_dir: Path, cash: float = 100_000.0) -> Any:
     return lambda sessions, clock: SimBroker(sessions, EmbeddedMarketData(bars_dir), clock, cash, 5.0, 10.0)
 
 
+# A desk on the simulated broker over flat hourly bars of ETH, BTC and SOL from 2025-12-13, at a wall
+# time long after them (the simulator replays that history at wall speed from then).
+DESK_WALL = utc(2026, 3, 1, 12)
+
+
+@pytest.fixture
+def bars_dir(tmp_path: Path) -> Path:
+    for symbol, price in (("ETH", 3000.0), ("BTC", 90_000.0), ("SOL", 130.0)):
+        write_bars(tmp_path / "bars", symbol, utc(2025, 12, 13), flat_bars(price, 72))
+    return tmp_path / "bars"
+
+
+@pytest.fixture
+def world(db_url: str, bars_dir: Path) -> World:
+    return make_world(db_url, Clock(DESK_WALL), sim_factory(bars_dir))
+
+
 def proposal_status(sessions: Sessions, proposal_id: int) -> str:
     with sessions() as session:
         return session.get_one(ProposalRow, proposal_id).status
