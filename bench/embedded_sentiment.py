@@ -10,8 +10,9 @@ MiniLM encoder alone, the full stack with the rules) on
 Cost, in a fresh process each time: loading the model (imports included), scoring the 152 headlines
 of the embedded feeds the first time, then again (model loaded), and a cycle's warm path through the
 store's score cache (pipeline/cycle.py score_headlines). Prints figures, asserts nothing.
-Run: .venv/bin/python bench/embedded_sentiment.py [--repeat N] [--root DIR] [--valid CSV]
-(--root: another checkout, e.g. one taken before a change; its model, this tree's check set.)
+Run: .venv/bin/python bench/embedded_sentiment.py [--repeat N] [--root DIR] [--before DIR] [--valid CSV]
+(--root: another checkout, e.g. one taken before a change; its model, this tree's check set. --before: a
+second checkout measured in the same run, side by side: e.g. --before /work/main.)
 """
 from __future__ import annotations
 
@@ -103,12 +104,39 @@ def _child(root: Path, *args: str) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1]) | {"peak_mb": run.peak_mb}
 
 
+COST_KEYS = ("load_seconds", "first_score_seconds", "again_seconds", "cycle_cold_seconds", "cycle_warm_seconds", "peak_mb")
+
+
+def print_side(title: str, accuracy: dict, runs: list[dict]) -> dict:
+    cost = {key: median([r[key] for r in runs]) for key in COST_KEYS}
+    print(f"{title}model {accuracy['version']}")
+    results = dict(accuracy["results"])
+    polar = results.pop("polar_headlines")
+    for name, parts in results.items():
+        for part, m in parts.items():
+            print(f"  {name:10s} {part:12s} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  "
+                  f"(n={m['rows']}; F1 {m['f1']})")
+    print(f"  clearly positive or negative headlines (n={polar['rows']}): right label {polar['right_label']:.4f}, "
+          f"called neutral {polar['called_neutral']:.4f}")
+    n = runs[0]["headlines"]
+    print(f"  cost, medians of {len(runs)} fresh processes ({n} embedded-feed headlines; torch imported: "
+          f"{runs[0]['torch_imported']}):")
+    print(f"  load {cost['load_seconds']:.2f} s; score {n}: first {cost['first_score_seconds']:.2f} s, "
+          f"again {cost['again_seconds']:.2f} s ({n / cost['again_seconds']:.0f} headlines/s)")
+    print(f"  a cycle through the score cache: first pass {cost['cycle_cold_seconds']:.2f} s "
+          f"({n / cost['cycle_cold_seconds']:.0f} headlines/s), cached {cost['cycle_warm_seconds'] * 1000:.1f} ms "
+          f"({n / cost['cycle_warm_seconds']:.0f} headlines/s); peak {cost['peak_mb']:.0f} MB")
+    return {"accuracy": accuracy["results"], **cost}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="fresh processes for the cost figures (medians)")
     parser.add_argument("--side", choices=("cost", "accuracy"), help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose model is measured")
+    parser.add_argument("--before", type=Path,
+                        help="another checkout measured in the same run (its cost runs alternate with --root's)")
     parser.add_argument("--valid", type=Path, default=VALID, help="sent_valid.csv (default: ../shared/data)")
     args = parser.parse_args()
     use_product(product_root())
@@ -121,32 +149,19 @@ def main() -> int:
     if not args.valid.is_file():
         print(f"no {args.valid}", file=sys.stderr)
         return 2
-    accuracy = _child(args.root, "--side", "accuracy", "--valid", str(args.valid))
+    roots = {"before": args.before, "after": args.root} if args.before else {"": args.root}
+    accuracy = {name: _child(root, "--side", "accuracy", "--valid", str(args.valid)) for name, root in roots.items()}
+    runs: dict[str, list[dict]] = {name: [] for name in roots}
     with tempfile.TemporaryDirectory() as scratch:
-        runs = []
         for number in range(args.repeat):
-            work = Path(scratch) / str(number)
-            work.mkdir()
-            runs.append(_child(args.root, "--side", "cost", "--work", str(work)))
-    cost = {key: median([r[key] for r in runs]) for key in
-            ("load_seconds", "first_score_seconds", "again_seconds", "cycle_cold_seconds", "cycle_warm_seconds", "peak_mb")}
-    print(f"model {accuracy['version']}; load {load_average()}")
-    polar = accuracy["results"].pop("polar_headlines")
-    for name, parts in accuracy["results"].items():
-        for part, m in parts.items():
-            print(f"  {name:10s} {part:12s} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  "
-                  f"(n={m['rows']}; F1 {m['f1']})")
-    print(f"  clearly positive or negative headlines (n={polar['rows']}): right label {polar['right_label']:.4f}, "
-          f"called neutral {polar['called_neutral']:.4f}")
-    accuracy["results"]["polar_headlines"] = polar
-    n = runs[0]["headlines"]
-    print(f"cost, medians of {args.repeat} fresh processes ({n} embedded-feed headlines; torch imported: "
-          f"{runs[0]['torch_imported']}):")
-    print(f"  load {cost['load_seconds']:.2f} s; score {n}: first {cost['first_score_seconds']:.2f} s, "
-          f"again {cost['again_seconds']:.2f} s ({n / cost['again_seconds']:.0f} headlines/s)")
-    print(f"  a cycle through the score cache: cold {cost['cycle_cold_seconds']:.2f} s, "
-          f"warm {cost['cycle_warm_seconds'] * 1000:.1f} ms; peak {cost['peak_mb']:.0f} MB")
-    emit({"accuracy": accuracy["results"], **cost})
+            for name, root in roots.items():  # alternated, so a busy spell on the machine hits both sides
+                work = Path(scratch) / f"{name}{number}"
+                work.mkdir()
+                runs[name].append(_child(root, "--side", "cost", "--work", str(work)))
+    print(f"load {load_average()}")
+    result = {name: print_side(f"{name} ({roots[name]}): " if name else "", accuracy[name], runs[name])
+              for name in roots}
+    emit(result if args.before else result[""])
     return 0
 
 
