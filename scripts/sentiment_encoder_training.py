@@ -47,8 +47,10 @@ def bert_from_weights(weights: Mapping[str, np.ndarray]) -> Any:
         attn_implementation="eager",  # the classic additive mask, a public and stable contract
     )
     model = BertModel(config, add_pooling_layer=False)
+    # The published checkpoint also holds a pooler (built without here) and position ids (a buffer
+    # this transformers makes itself): neither is a weight of the model we train.
     state = {name: torch.from_numpy(np.asarray(value, dtype=np.float32)) for name, value in weights.items()
-             if not name.startswith("head.")}
+             if not name.startswith(("head.", "pooler.")) and name != "embeddings.position_ids"}
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or [name for name in missing if name != "embeddings.position_ids"]:
         raise ValueError(f"weights do not fit a BertModel: missing {missing[:3]}, unexpected {unexpected[:3]}")
@@ -62,11 +64,12 @@ def tokenizer_from_file(path: Path, max_tokens: int) -> Any:
 
 
 def fine_tune(texts: Sequence[str], labels: np.ndarray, plan: FineTune, base: Mapping[str, np.ndarray],
-              tokenizer_path: Path) -> dict[str, np.ndarray]:
+              tokenizer_path: Path, start: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Weights of the trained top blocks (BertModel names) and the head, as float16 arrays.
 
     `labels` is (n,) class indices or (n, 3) target distributions (soft labels); `base` all of
-    MiniLM's weights as the run time will have them below the trained blocks."""
+    MiniLM's weights as the run time will have them below the trained blocks; `start` trained top
+    blocks and head to continue from (a shipped encoder.npz), else the published blocks and a new head."""
     import torch
 
     torch.manual_seed(plan.seed)
@@ -81,6 +84,14 @@ def fine_tune(texts: Sequence[str], labels: np.ndarray, plan: FineTune, base: Ma
     print(f"  cached the output of the {first_trained} frozen blocks in {time.time() - started:.0f} s", flush=True)
     top = torch.nn.ModuleList(model.encoder.layer[first_trained:])
     head = torch.nn.Linear(model.config.hidden_size, 3)
+    if start is not None:
+        prefix = "encoder.layer."
+        for i, block in enumerate(top):
+            names = {f"{prefix}{first_trained + i}.{name}": name for name in block.state_dict()}
+            block.load_state_dict({name: torch.from_numpy(np.asarray(start[full], dtype=np.float32))
+                                   for full, name in names.items()})
+        head.load_state_dict({"weight": torch.from_numpy(np.asarray(start["head.weight"], dtype=np.float32)),
+                              "bias": torch.from_numpy(np.asarray(start["head.bias"], dtype=np.float32))})
     params = list(top.parameters()) + list(head.parameters())
     optimiser = torch.optim.AdamW(params, lr=plan.learning_rate, weight_decay=plan.weight_decay)
     steps = int(plan.epochs * len(texts) / plan.batch_size)
@@ -130,19 +141,33 @@ def fine_tune(texts: Sequence[str], labels: np.ndarray, plan: FineTune, base: Ma
 
 
 def _lower_states(model, tokenizer, texts: list[str], blocks: int, max_tokens: int):
-    """Hidden states entering block `blocks` (0 = the embeddings), and the attention masks."""
+    """Hidden states entering block `blocks` (0 = the embeddings), and the attention masks.
+
+    Only the lower blocks run, on batches of similar length padded to their longest text (a padded
+    key carries no attention weight), and the result is padded to `max_tokens` with zeros: a few
+    times cheaper than running every block on `max_tokens` for every text."""
     import torch
 
-    states, masks = [], []
+    hidden_size = model.config.hidden_size
+    states = torch.zeros((len(texts), max_tokens, hidden_size))
+    masks = torch.zeros((len(texts), max_tokens), dtype=torch.long)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    layers = model.encoder.layer
+    model.encoder.layer = layers[:blocks]
     model.eval()
-    for start in range(0, len(texts), 128):
-        encoded = tokenizer(texts[start : start + 128], padding="max_length", truncation=True,
-                            max_length=max_tokens, return_tensors="pt")
-        with torch.inference_mode():
-            out = model(**encoded, output_hidden_states=True)
-        states.append(out.hidden_states[blocks].clone())
-        masks.append(encoded["attention_mask"].clone())
-    return torch.cat(states), torch.cat(masks)
+    try:
+        for start in range(0, len(texts), 128):
+            rows = torch.as_tensor(order[start : start + 128])
+            encoded = tokenizer([texts[i] for i in rows.tolist()], padding=True, truncation=True,
+                                max_length=max_tokens, return_tensors="pt")
+            with torch.inference_mode():
+                out = model(**encoded, output_hidden_states=True)
+            width = encoded["attention_mask"].shape[1]
+            states[rows, :width] = out.hidden_states[blocks]
+            masks[rows, :width] = encoded["attention_mask"]
+    finally:
+        model.encoder.layer = layers
+    return states, masks
 
 
 def _top_forward(blocks, hidden, mask):

@@ -198,11 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, help="smoke test: use only this many training rows (seeded sample)")
     parser.add_argument("--epochs", type=float, default=ENCODER_PLAN.epochs, help="encoder fine-tuning epochs")
     parser.add_argument("--teacher", type=Path, help="teacher_labels.npz: train the v3 student (see the docstring)")
+    parser.add_argument("--student-sample", type=int,
+                        help="with --teacher: this many tweets and as many headlines (seeded), continuing from the "
+                             "encoder in --out instead of the published blocks (a machine without the hour)")
+    parser.add_argument("--learning-rate", type=float, default=ENCODER_PLAN.learning_rate)
     parser.add_argument("--no-neutral-offset", action="store_true", help="the label is the plain argmax of the stack")
     parser.add_argument("--restack", action="store_true",
                         help="keep the n-gram model and encoder in --out, refit only the stack (minutes, not half an hour)")
     args = parser.parse_args(argv)
-    plan = replace(ENCODER_PLAN, epochs=args.epochs)
+    plan = replace(ENCODER_PLAN, epochs=args.epochs, learning_rate=args.learning_rate)
 
     texts, labels = read_labelled(args.train)
     if args.rows:
@@ -225,13 +229,24 @@ def main(argv: list[str] | None = None) -> int:
     else:
         student_texts: list[str] = fit_texts
         targets: np.ndarray = labels[fit_rows]
+        start = None
         if args.teacher:
-            hyper, arrays, _, _ = shipped_first_stage(args.out)
+            hyper, arrays, _, shipped_encoder = shipped_first_stage(args.out)
             corpus, soft = read_teacher(args.teacher, sets["sent_valid"][0])
+            if args.student_sample:
+                rng = np.random.default_rng(SEED)
+                tweets = np.sort(rng.permutation(len(fit_texts))[: args.student_sample])
+                fit_texts, fit_labels = [fit_texts[i] for i in tweets], labels[fit_rows][tweets]
+                picked = np.sort(rng.permutation(len(corpus))[: args.student_sample])
+                corpus, soft = [corpus[i] for i in picked], soft[picked]
+                start = dict(np.load(io.BytesIO(shipped_encoder)))
+            else:
+                fit_labels = labels[fit_rows]
             student_texts = fit_texts + corpus
-            targets = np.concatenate([np.eye(len(LABELS), dtype=np.float32)[labels[fit_rows]], soft])
+            targets = np.concatenate([np.eye(len(LABELS), dtype=np.float32)[fit_labels], soft])
             version = STUDENT_VERSION
-            teacher = {"source": TEACHER_SOURCE, "headlines": len(corpus),
+            teacher = {"source": TEACHER_SOURCE, "headlines": len(corpus), "tweets": len(fit_texts),
+                       "continued_from_shipped_encoder": start is not None,
                        "labels_sha256": hashlib.sha256(args.teacher.read_bytes()).hexdigest()[:16]}
             print(f"student: {len(fit_texts)} tweets + {len(corpus)} teacher-labelled headlines", flush=True)
         else:
@@ -239,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             arrays = fit(term_counts(fit_texts, hyper.features), labels[fit_rows], hyper)
         print(f"n-gram model {hyper}", flush=True)
         print(f"encoder {plan}", flush=True)
-        trained = fine_tune(student_texts, targets, plan, rounded(published_weights()), fetch() / "tokenizer.json")
+        trained = fine_tune(student_texts, targets, plan, rounded(published_weights()), fetch() / "tokenizer.json", start)
         encoder_blob = npz_bytes(trained)
         args.out.mkdir(parents=True, exist_ok=True)
         write_base(args.out, frozen_layers=EncoderShape().layers - plan.layers)
