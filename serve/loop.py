@@ -74,6 +74,8 @@ async def serve(settings: Settings, clock: Clock, ready: Callable[[str], None] =
             notifier.standing_by(f"standing by: the trader lease is held by {who}", lease.ttl.total_seconds() / 3)
             await _sleep(stop, lease.ttl.total_seconds() / 3)
             continue
+        if said_standby:
+            log.info("took over the trader lease as %s", lease.holder)
         said_standby = False
         ended = await run_active(settings, sessions, lease, clock, stop, ready, notifier)
         if ended is Ended.ABANDONED:

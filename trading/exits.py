@@ -116,6 +116,10 @@ class Exits:
         if not self._executor.open(opened_by, request, actor, role=reason):
             return ExitResult(True, "ALREADY_CLOSING", f"A close of {symbol} is already on its way (order {client_id}).")
         execution = self._executor.send(None, request)
+        if not execution.ok and execution.code == "GUARD_EXIT_WOULD_OPEN":
+            # The broker holds nothing to close any more: another close or a bracket leg got there first.
+            with self._sessions() as session:
+                return self._nothing_to_close(symbol, load_book(session, self._broker.name))
         if not execution.ok:
             return ExitResult(False, execution.code, f"The close of {symbol} did not go through: {execution.message}", view)
         done = self._result(view, request, execution.order.status if execution.order else None)
