@@ -38,3 +38,13 @@ def test_help_starts_with_five_commands_that_exist(capsys) -> None:
         parser.parse_args(start.split())  # each is a command line the parser takes as it is
     assert "approve ID" in text  # what follows the proposals
     assert "service and below" not in text  # the old, developer's description
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(tmp_path) -> None:
+    """`tracer-bullet env-example | head -1`: the pipe closes before the command has printed everything."""
+    process = subprocess.Popen([sys.executable, str(REPO / "tracer_bullet.py"), "env-example"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before it writes: every write meets a closed pipe
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141 and "Traceback" not in errors, errors
