@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from bot.message_model import Doc, Line, Tone, bold, italic, line, section, text_lines, when
-from service.operator import ActionResult, FlattenResult, StateChange, StatusReport
+from service.results import ActionResult, FlattenResult, StateChange, StatusReport
 from service.account import PositionLine
 from service.results import (
     Orders, Performance, Positions, Trades,

@@ -14,7 +14,8 @@ from bot.message_model import Doc
 from eval.summary import WeeklySummary
 from service.chat_ops import CommandRecord
 from service.commands import COMMANDS_BY_NAME, Call, CommandSpec, Role, UsageError, parse_id, parse_words
-from service.operator import ActionResult, OperatorService
+from service.operator import OperatorService
+from service.results import ActionResult
 from service.commands import Help
 from service.proposal_card import ProposalCard
 from service.results import ChartImage, ChartRefused, NoDigest, Proposals

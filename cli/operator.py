@@ -80,7 +80,7 @@ def run_command(spec: CommandSpec, settings: Settings, args: argparse.Namespace)
 
 def json_form(result: Any) -> Any:
     """The JSON document a command prints: the answer's own fields, lists as lists."""
-    from service.operator import StateChange, StatusReport
+    from service.results import StateChange, StatusReport
     from service.results import Markets, Positions, Proposals
     from service.watchlist import WatchlistView, WatchResult
     from trading.views import ReconcileView
@@ -118,7 +118,7 @@ def card_json(card: ProposalCard) -> dict[str, Any]:
 
 
 def exit_code(result: Any) -> int:
-    from service.operator import ActionResult
+    from service.results import ActionResult
     from service.watchlist import WatchResult
     from trading.views import ReconcileView
 

@@ -12,10 +12,12 @@ from sqlalchemy import select
 
 from config import Settings
 from service import chat_ops
-from service.account import AccountSummary, PositionLine, account_summary, position_lines
+from service.account import PositionLine, account_summary, position_lines
 from service.proposal_card import ProposalCard, build_cards
 from service.read_cache import ReadCache
-from service.results import ChartImage, ChartRefused, Markets
+from service.results import (
+    ActionResult, ChartImage, ChartRefused, CloseResult, FlattenResult, KeepResult, Markets, StateChange, StatusReport,
+)
 from storage.db import Sessions
 from storage.errors import StoreError
 from storage.models import ProposalRow, Run
@@ -23,7 +25,7 @@ from trading.proposals import ProposalStatus, is_expired, transition
 from trading.monitor import halted_by_guard
 from trading.state import TradingState, read_state, write_state
 from trading.views import (
-    CloseView, HeldView, OrderView, PnlView, PositionView, ProposalView, ReconcileView, proposal_view,
+    HeldView, OrderView, PnlView, PositionView, ProposalView, ReconcileView, proposal_view,
 )
 
 if TYPE_CHECKING:
@@ -81,67 +83,6 @@ def _changes(method: F) -> F:
         finally:
             self.forget_reads()
     return cast(F, wrapper)
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    trading_state: TradingState
-    mode: str
-    sentiment_backend: str
-    last_run: datetime | None
-    last_run_status: str | None
-    last_as_of: datetime | None
-    degraded: bool
-    problems: tuple[str, ...]
-    pending_proposals: tuple[ProposalView, ...]
-    halted_by_guard: str | None = None  # the guard's reason code when a breach, not an operator, halted trading
-    account: AccountSummary | None = None  # the last look at the account (None before the broker was asked)
-
-    @property
-    def paused(self) -> bool:
-        return self.trading_state is TradingState.HALTED
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    """What an operator action did, for any channel to render: ok or a reason code and a plain message."""
-
-    ok: bool
-    code: str  # "OK" or a reason such as "EXPIRED", "NOT_FOUND", "GUARD_MAX_POSITION"
-    message: str
-    proposal: ProposalView | None = None
-    needs_confirmation: bool = False  # risky action: ask, then call again with confirm=True
-    quantity: float | None = None  # what the confirmed action would trade or size the proposal to
-
-
-@dataclass(frozen=True)
-class CloseResult(ActionResult):
-    """/close: an action like /approve (it may ask to confirm), with what it closed."""
-
-    close: CloseView | None = None
-
-
-@dataclass(frozen=True)
-class FlattenResult(ActionResult):
-    closes: tuple[CloseView, ...] = ()  # each position: what would be closed, or what was
-
-
-@dataclass(frozen=True)
-class KeepResult(ActionResult):
-    position: HeldView | None = None
-
-
-@dataclass(frozen=True)
-class StateChange:
-    before: TradingState
-    after: TradingState
-    # What the change does to open positions, from the store (no broker call: a pause must work when it is down):
-    protected: int = 0  # positions whose bracket (stop-loss and take-profit) stays live at the broker
-    horizon_exit: bool = True  # whether positions close at their signal's horizon (TB_HORIZON_EXIT)
-
-    @property
-    def changed(self) -> bool:
-        return self.before is not self.after
 
 
 class OperatorService:

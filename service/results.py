@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from service.chat_ops import SignalView
     from service.proposal_card import ProposalCard
     from service.account import PositionLine
-    from trading.views import OrderView, PerformanceRow, TradeView
+    from service.account import AccountSummary
+    from trading.state import TradingState
+    from trading.views import CloseView, HeldView, OrderView, PerformanceRow, ProposalView, TradeView
 
 
 @dataclass(frozen=True)
@@ -91,3 +93,68 @@ class ChartRefused:
 
     message: str
     unknown_symbol: bool = False
+
+
+# --- what the operator service's reads and actions return (service/operator.py) ---
+
+@dataclass(frozen=True)
+class StatusReport:
+    trading_state: TradingState
+    mode: str
+    sentiment_backend: str
+    last_run: datetime | None
+    last_run_status: str | None
+    last_as_of: datetime | None
+    degraded: bool
+    problems: tuple[str, ...]
+    pending_proposals: tuple[ProposalView, ...]
+    halted_by_guard: str | None = None  # the guard's reason code when a breach, not an operator, halted trading
+    account: AccountSummary | None = None  # the last look at the account (None before the broker was asked)
+
+    @property
+    def paused(self) -> bool:
+        from trading.state import TradingState  # at use: the command table imports this module for --help
+
+        return self.trading_state is TradingState.HALTED
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an operator action did, for any channel to render: ok or a reason code and a plain message."""
+
+    ok: bool
+    code: str  # "OK" or a reason such as "EXPIRED", "NOT_FOUND", "GUARD_MAX_POSITION"
+    message: str
+    proposal: ProposalView | None = None
+    needs_confirmation: bool = False  # risky action: ask, then call again with confirm=True
+    quantity: float | None = None  # what the confirmed action would trade or size the proposal to
+
+
+@dataclass(frozen=True)
+class CloseResult(ActionResult):
+    """/close: an action like /approve (it may ask to confirm), with what it closed."""
+
+    close: CloseView | None = None
+
+
+@dataclass(frozen=True)
+class FlattenResult(ActionResult):
+    closes: tuple[CloseView, ...] = ()  # each position: what would be closed, or what was
+
+
+@dataclass(frozen=True)
+class KeepResult(ActionResult):
+    position: HeldView | None = None
+
+
+@dataclass(frozen=True)
+class StateChange:
+    before: TradingState
+    after: TradingState
+    # What the change does to open positions, from the store (no broker call: a pause must work when it is down):
+    protected: int = 0  # positions whose bracket (stop-loss and take-profit) stays live at the broker
+    horizon_exit: bool = True  # whether positions close at their signal's horizon (TB_HORIZON_EXIT)
+
+    @property
+    def changed(self) -> bool:
+        return self.before is not self.after
