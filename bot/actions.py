@@ -13,7 +13,8 @@ from bot import messages as docs
 from bot.message_model import Doc
 from eval.summary import WeeklySummary
 from service.chat_ops import CommandRecord
-from service.commands import COMMANDS_BY_NAME, Call, CommandSpec, Role, UsageError, parse_id, parse_words
+from service.arguments import parse_id
+from service.commands import COMMANDS_BY_NAME, Call, CommandSpec, Role, UsageError, parse_words
 from service.operator import OperatorService
 from service.results import ActionResult
 from service.commands import Help

@@ -13,7 +13,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from cli.support import SHELL_ACTOR, jsonable, print_json
-from service.commands import Arg, CommandSpec, for_channel, parse_count, parse_days, parse_id, parse_symbol
+from service.arguments import parse_count, parse_days, parse_id, parse_symbol
+from service.commands import Arg, CommandSpec, for_channel
 
 if TYPE_CHECKING:  # annotations only: `--help` must not load pydantic
     from config import Settings

@@ -10,10 +10,10 @@ Standard library only at import: every command-line call, `--help` included, imp
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
+from service.arguments import PARSERS, MAX_DAYS, subscription_request
 from service.roles import Role as Role, UsageError as UsageError  # re-exported: callers of the table name them here
 
 if TYPE_CHECKING:
@@ -25,12 +25,8 @@ Channel = Literal["chat", "shell"]
 # name ("all"); count: a small positive whole number; symbol: an asset's ticker (ETH, SPY); days: a
 # number of days, fractions allowed (1.5), up to MAX_DAYS.
 ArgKind = Literal["id", "word", "words", "flag", "count", "symbol", "days"]
-MAX_SYMBOL = 16
-MAX_ID_DIGITS = 18  # every id fits a signed 64-bit column
-MAX_COUNT = 1000
-MAX_DAYS = 90  # the longest chart window (service/charts.py checks it again)
 DEFAULT_CHART_DAYS = 7.0
-_DAYS = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3})?")
+
 
 
 @dataclass(frozen=True)
@@ -84,39 +80,6 @@ class CommandSpec:
         return f"{prefix}{self.name}" + "".join(f" {a.example}" for a in self.arguments if a.example)
 
 
-def parse_id(text: str) -> int:
-    """A proposal id as typed: ASCII digits (a leading # allowed), within the id range."""
-    digits = text[1:] if text.startswith("#") else text
-    if not digits or not digits.isascii() or not digits.isdigit() or len(digits) > MAX_ID_DIGITS or int(digits) == 0:
-        raise ValueError(f"{text!r} is not a proposal id (a number such as 12)")
-    return int(digits)
-
-
-def parse_count(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= MAX_COUNT:
-        raise ValueError(f"{text!r} is not a count from 1 to {MAX_COUNT}")
-    return int(text)
-
-
-def parse_symbol(text: str) -> str:
-    """An asset's symbol as typed (eth, $ETH, ETH): upper case; letters, digits, '.' and '-' only."""
-    symbol = text.removeprefix("$").upper()
-    if not symbol or len(symbol) > MAX_SYMBOL or not symbol.isascii() or not all(c.isalnum() or c in ".-" for c in symbol):
-        raise ValueError(f"{text[:40]!r} is not an asset symbol (such as ETH or SPY)")
-    return symbol
-
-
-def parse_days(text: str) -> float:
-    """A number of days as typed: ASCII digits with at most one decimal point, more than 0 and at most MAX_DAYS."""
-    if not _DAYS.fullmatch(text) or not 0 < float(text) <= MAX_DAYS:
-        raise ValueError(f"{text[:40]!r} is not a number of days from more than 0 to {MAX_DAYS}")
-    return float(text)
-
-
-_PARSERS: dict[str, Callable[[str], Any]] = {"id": parse_id, "count": parse_count, "symbol": parse_symbol,
-                                             "days": parse_days}
-
-
 def parse_words(spec: CommandSpec, words: Sequence[str], prefix: str = "/") -> dict[str, Any]:
     """Chat words into the spec's arguments; UsageError with the usage and an example when they do not fit."""
     usage = f"Usage: {spec.usage(prefix)}" + (f", e.g. {spec.example(prefix)}" if spec.example(prefix) != f"{prefix}{spec.name}" else "")
@@ -140,7 +103,7 @@ def parse_words(spec: CommandSpec, words: Sequence[str], prefix: str = "/") -> d
             continue
         token = rest.pop(0)
         try:
-            args[arg.name] = _PARSERS[arg.kind](token) if arg.kind in _PARSERS else token
+            args[arg.name] = PARSERS[arg.kind](token) if arg.kind in PARSERS else token
         except ValueError as exc:
             raise UsageError(f"{exc}. {usage}") from None
     if rest:
@@ -160,35 +123,6 @@ class Intro:
     """/start: who the caller is known as."""
 
     role: Role
-
-
-SUBSCRIBE_USAGE = ("Usage: /subscribe [HH:MM] [Area/City] [alerts|noalerts] [sound|silent], "
-                   "e.g. /subscribe 07:30 Europe/Berlin silent")
-_TIME = re.compile(r"^\d{1,2}:\d{2}$")
-_SWITCHES = {"alerts": ("alerts", True), "noalerts": ("alerts", False), "sound": ("silent", False),
-             "silent": ("silent", True)}
-
-
-@dataclass(frozen=True)
-class SubscriptionRequest:
-    """/subscribe's words: unset parts take the defaults (the settings' time and zone, alerts on, with sound)."""
-
-    time: str | None = None
-    zone: str | None = None
-    alerts: bool = True
-    silent: bool = False  # digests and alerts arrive without a sound (Telegram's disable_notification)
-
-
-def subscription_request(tokens: Sequence[str]) -> SubscriptionRequest:
-    """/subscribe's words in any order, each part at most once (a time, a zone, alerts|noalerts, sound|silent)."""
-    found: dict[str, Any] = {}
-    for token in tokens:
-        switch = _SWITCHES.get(token.lower())
-        part, value = switch if switch is not None else ("time", token) if _TIME.match(token) else ("zone", token)
-        if part in found:
-            raise UsageError(SUBSCRIBE_USAGE)
-        found[part] = value
-    return SubscriptionRequest(**found)
 
 
 def for_channel(channel: Channel, role: Role = Role.OPERATOR) -> list[CommandSpec]:

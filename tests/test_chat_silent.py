@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from intelligence.types import Direction
-from service.commands import SUBSCRIBE_USAGE, SubscriptionRequest, UsageError, subscription_request
+from service.arguments import SUBSCRIBE_USAGE, SubscriptionRequest, subscription_request
+from service.roles import UsageError
 from storage.chat_models import ChatSubscription
 from tests.chat_fixtures import MARKET_TIME, OPERATOR, SUBSCRIBER, chat_stack, run, seed_run, utc
 
