@@ -27,7 +27,6 @@ from measure import ROOT, SHARED_DATA, checked, clean_env, emit, load_average, m
 
 VALID = SHARED_DATA / "sentiment" / "sent_valid.csv"
 NEWS = ROOT / "tests" / "data" / "news_sentences_check.csv"
-POLAR = ("positive", "negative")
 
 
 def side_cost(work: Path) -> dict:
@@ -62,12 +61,9 @@ def side_cost(work: Path) -> dict:
 def side_accuracy(valid: Path) -> dict:
     import csv
 
-    import numpy as np
-
     sys.path.insert(0, str(ROOT / "scripts"))
-    from sentiment_fitting import metrics, read_labelled, read_news
+    from sentiment_fitting import metrics, polar_labels, read_labelled, read_news
 
-    from intelligence.sentiment.base import LABELS
     from providers.embedded_sentiment import load_embedded_backend
 
     model = load_embedded_backend()
@@ -76,12 +72,7 @@ def side_accuracy(valid: Path) -> dict:
     with NEWS.open(newline="", encoding="utf-8") as handle:
         rows = [i for i, row in enumerate(csv.DictReader(handle)) if row["source"].endswith("-headline")]
     headlines = ([news_texts[i] for i in rows], news_labels[rows])
-    polar_ids = [LABELS.index(label) for label in POLAR]
-    polar = [i for i, label in enumerate(headlines[1]) if label in polar_ids]
-    predicted = model.probabilities([headlines[0][i] for i in polar]).argmax(axis=1)
-    truth = headlines[1][polar]
-    results["polar_headlines"] = {"rows": len(polar), "right_label": round(float(np.mean(predicted == truth)), 4),
-                                  "called_neutral": round(float(np.mean(predicted == LABELS.index("neutral"))), 4)}
+    results["polar_headlines"] = polar_labels(model.probabilities(headlines[0]), headlines[1])
     for name, (texts, labels) in (("sent_valid", read_labelled(valid)), ("news_check", (news_texts, news_labels)),
                                   ("news_check_headlines", headlines)):
         if hasattr(model, "stages"):  # one pass over the encoder

@@ -191,3 +191,15 @@ def metrics(probabilities: np.ndarray, labels: np.ndarray) -> dict:
         "f1": {label: round(float(v), 4) for label, v in zip(LABELS, f1)},
         "confusion": {"labels": list(LABELS), "rows_true_cols_predicted": confusion.tolist()},
     }
+
+
+def polar_labels(probabilities: np.ndarray, labels: np.ndarray) -> dict:
+    """On the rows whose true label is positive or negative: the share labelled right and the share called neutral.
+
+    Issue 15's false neutrals: a clearly good or bad headline whose polarity leans the right way but whose
+    label is neutral. Accuracy hides them behind the many neutral rows."""
+    neutral = LABELS.index("neutral")
+    polar = labels != neutral
+    predicted = probabilities[polar].argmax(axis=1)
+    return {"rows": int(polar.sum()), "right_label": round(float(np.mean(predicted == labels[polar])), 4),
+            "called_neutral": round(float(np.mean(predicted == neutral)), 4)}

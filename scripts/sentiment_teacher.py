@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from sentiment_corpus import CHECK_SET, SHARED_DATA, unlabelled_news  # noqa: E402
-from sentiment_fitting import fit_stack_weights, metrics, read_labelled, read_news, stratified_split  # noqa: E402
+from sentiment_fitting import fit_stack_weights, metrics, polar_labels, read_labelled, read_news, stratified_split  # noqa: E402
 
 from intelligence.sentiment.embedded import softmax  # noqa: E402
 
@@ -179,11 +179,15 @@ def main(argv: list[str] | None = None) -> int:
               "news_check": metrics(softmax(x["check"] @ w + b), check_labels)}
     headlines = [i for i, source in enumerate(check_sources()) if source.endswith("-headline")]
     report["news_check_headlines"] = metrics(softmax(x["check"][headlines] @ w + b), check_labels[headlines])
+    report["polar_headlines"] = polar_labels(softmax(x["check"][headlines] @ w + b), check_labels[headlines])
     if "valid" in x:
         report["sent_valid"] = metrics(softmax(x["valid"] @ w + b), valid_labels)
     for name in ("sent_valid", "news_check", "news_check_headlines"):
         if name in report:
             print(f"teacher on {name}: accuracy {report[name]['accuracy']:.4f} macro-F1 {report[name]['macro_f1']:.4f}")
+    polar = report["polar_headlines"]
+    print(f"teacher on the {polar['rows']} clearly polar headlines: right label {polar['right_label']:.4f}, "
+          f"called neutral {polar['called_neutral']:.4f}")
     if args.measure_only:
         (args.cache / "teacher_report_measure.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         return 0
