@@ -57,13 +57,13 @@ def ece_intervals(signals: Path, bars: Path) -> dict[str, tuple[float, float]]:
     per-signal forecasts (eval/report.py), with the evaluation's seed and resample count."""
     from eval.bootstrap import RESAMPLES, SEED
     from eval.metrics import ece
-    from eval.report import distinct, forecast_table, market_history
+    from eval.report import distinct, forecast_table, known_moves
     from eval.resolve import bar_source, resolve_all
 
     found, _ = distinct(read_signals_csv(signals))
     resolutions = resolve_all(found, bar_source(bars, [s.symbol for s in found]), datetime.now(timezone.utc))
     resolved = [r for r in resolutions if r.status == "resolved" and r.market is not None]
-    table = forecast_table(resolved, market_history(resolutions))
+    table = forecast_table(resolved, known_moves(resolutions))
     forecasts = {"engine": table.engine, **table.baselines}
     labels = sorted(set(table.days))
     members = {day: np.flatnonzero(np.array([d == day for d in table.days])) for day in labels}
