@@ -56,7 +56,7 @@ def _assert_distribution(p) -> None:
 def test_it_is_a_sentiment_backend_with_a_content_version(backend: EmbeddedSentiment) -> None:
     assert isinstance(backend, SentimentBackend)
     assert backend.name == "embedded"
-    assert backend.version.startswith("tb-embedded-sentiment-2+")
+    assert backend.version.startswith("tb-embedded-sentiment-3+")
     assert len(backend.version.rsplit("+", 1)[1]) == 12
 
 
