@@ -178,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     report = {"l2": best[1], "train_rows": len(train_texts), "load_seconds": round(encode.load_seconds, 2),
               "news_check": metrics(softmax(x["check"] @ w + b), check_labels)}
     headlines = [i for i, source in enumerate(check_sources()) if source.endswith("-headline")]
-    report["news_check_headlines"] = metrics(softmax(x["check"][headlines] @ w + b), check_labels[headlines])
-    report["polar_headlines"] = polar_labels(softmax(x["check"][headlines] @ w + b), check_labels[headlines])
+    on_headlines = softmax(x["check"][headlines] @ w + b)
+    report["news_check_headlines"] = metrics(on_headlines, check_labels[headlines])
+    report["polar_headlines"] = polar_labels(on_headlines, check_labels[headlines])
     if "valid" in x:
         report["sent_valid"] = metrics(softmax(x["valid"] @ w + b), valid_labels)
     for name in ("sent_valid", "news_check", "news_check_headlines"):
