@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,13 +12,13 @@ from sqlalchemy import select
 from config import Settings
 from service import chat_ops
 from service.account import PositionLine, account_summary, position_lines
+from service.evaluations import EvaluationSummaries
 from service.proposal_card import ProposalCard, build_cards
 from service.read_cache import ReadCache
 from service.results import (
     ActionResult, ChartImage, ChartRefused, CloseResult, FlattenResult, KeepResult, Markets, StateChange, StatusReport,
 )
 from storage.db import Sessions
-from storage.errors import StoreError
 from storage.models import ProposalRow, Run
 from trading.proposals import ProposalStatus, is_expired, transition
 from trading.monitor import halted_by_guard
@@ -99,8 +98,8 @@ class OperatorService:
         self._watchlist = watchlist
         self._charts = charts
         self._reads = ReadCache(config.read_cache_seconds)
-        self._evaluating = threading.Lock()  # one evaluation at a time; who asks meanwhile gets its summary
-        self._last_eval: tuple[datetime, "WeeklySummary"] | None = None
+        self._evaluations = EvaluationSummaries(sessions, clock, config.bars_dir, config.eval_runs_dir, config.fee_bps,
+                                                config.slippage_bps, config.eval_fresh_seconds)
 
     def forget_reads(self) -> None:
         """Drop cached answers (service/read_cache.py); for writers outside this service, e.g. serve's cycle."""
@@ -374,32 +373,9 @@ class OperatorService:
         chat_ops.log_command(self._sessions, self._clock(), record)
 
     def evaluation_summary(self) -> "WeeklySummary":
-        """The evaluation summary: the last one made while it is younger than TB_CHAT_EVAL_FRESH_MINUTES (its
-        files in eval_runs/ back every number), else a new one (eval/weekly.py: resolves outcomes, writes the
-        run's artifacts; slow, blocking), made once for everyone who asks meanwhile. A failed evaluation comes
-        back as a summary that says so, not as an exception, and is not kept."""
-        from eval.pipeline import store_bars
-        from eval.equity import Costs
-        from eval.weekly import build_weekly_summary, failure_summary
-
-        with self._evaluating:
-            now = self._clock()
-            last = self._last_eval
-            if last is not None and (now - last[0]).total_seconds() < self._config.eval_fresh_seconds \
-                    and last[1].artifacts is not None and last[1].artifacts.is_dir():
-                return last[1]
-            try:
-                summary = build_weekly_summary(self._sessions, store_bars(self._config.bars_dir), now,
-                                               self._config.eval_runs_dir, Costs(self._config.fee_bps, self._config.slippage_bps))
-            except StoreError:  # busy or unusable: the caller (a chat adapter) tries again
-                raise
-            except Exception as exc:  # the chat gets the reason in a sentence; the log keeps the traceback
-                import logging
-
-                logging.getLogger(__name__).exception("evaluation summary failed")
-                return failure_summary(now, f"{exc.__class__.__name__}: {exc}")
-            self._last_eval = (now, summary)
-            return summary
+        """The evaluation summary for /eval and the weekly post (service/evaluations.py: made at most once per
+        TB_CHAT_EVAL_FRESH_MINUTES, slow and blocking when it is made)."""
+        return self._evaluations.summary()
 
     # --- the watchlist, the prediction markets and the chart (service/watchlist.py, pipeline/markets.py,
     # service/charts.py) ---
